@@ -1,0 +1,58 @@
+# The three doors' local one: `make run` and `make test` set themselves up (a .venv with pinned packages).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+INPUT  ?=
+OUTPUT ?= out/run
+ARGS   ?=
+SPARK_MASTER_URL ?= spark://127.0.0.1:7077
+CORPUS ?= /tmp/corpora/real
+
+.PHONY: help setup run test bench dist cluster-up cluster-down submit java-check clean
+
+help:
+	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
+	@echo "make test                                              the whole test suite"
+	@echo "make bench [CORPUS=dir]                                ingest+filter throughput vs a plain Python baseline"
+	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
+	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
+	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev]'
+	$(BIN)/python scripts/check_install.py
+	touch $(STAMP)
+
+setup: $(STAMP) java-check
+
+java-check:
+	@bash scripts/check_java.sh
+
+run: setup
+	$(BIN)/python -m pipeline run $(if $(INPUT),--input $(INPUT)) --output $(OUTPUT) $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	$(BIN)/python bench/ingest_filter.py --corpus $(CORPUS) $(ARGS)
+
+dist: setup
+	$(BIN)/python scripts/make_dist.py dist
+
+cluster-up: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/spark_cluster.sh up
+
+cluster-down:
+	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/spark_cluster.sh down
+
+submit: dist
+	PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python $(BIN)/spark-submit --master $(SPARK_MASTER_URL) \
+	  --py-files dist/pipeline.zip dist/run_pipeline.py run $(if $(INPUT),--input $(INPUT)) --output $(OUTPUT) $(ARGS)
+
+clean:
+	rm -rf out dist .pytest_cache build *.egg-info

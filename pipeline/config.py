@@ -1,0 +1,75 @@
+"""The pipeline's one config tree: every section, key, default, unit and allowed range, with help text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.typed_config import option
+
+MiB = 1 << 20
+STAGES = ("ingest", "filter")
+VCS_DIRS = [".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".jj"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    inputs: list[str] = option([], "inputs: folders, tar/tar.gz/zip archives, JSONL or Parquet datasets; "
+                                   "'name=path' names the source; empty = the embedded default corpus")
+    output: str = option("", "run folder: one subfolder per stage, run.json and the resolved config")
+    stages: list[str] = option(list(STAGES), "stages to run, in pipeline order", choices=STAGES)
+    force: bool = option(False, "rerun stages even when a finished output with the same fingerprint exists")
+    keep_rejected_content: bool = option(True, "keep the content of rejected rows in <stage>/status=rejected")
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    master: str = option("local[*]", "Spark master URL (ignored under spark-submit, which sets its own)")
+    app_name: str = option("codefuse-pipeline", "Spark application name")
+    shuffle_partitions: int = option(8, "spark.sql.shuffle.partitions (keep it small on few cores)", min=1)
+    driver_memory: str = option("4g", "driver memory when the pipeline starts its own JVM")
+    arrow_batch_rows: int = option(1000, "rows per Arrow batch handed to a stage", min=1)
+    arrow_batch_bytes: int = option(64 * MiB, "bytes per Arrow batch handed to a stage", min=MiB)
+    conf: dict[str, str] = option({}, "extra Spark settings, e.g. {spark.executor.memory: 8g}")
+
+
+@dataclass(frozen=True)
+class DatasetFields:
+    content: str = option("content", "column holding the file text")
+    path: str = option("path", "column holding the file path (The Stack: max_stars_repo_path)")
+    repo: str = option("repo_name", "column holding the repository name; missing column = source name")
+    language: str = option("", "column holding a language name to trust; empty = detect from the path")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    format: str = option("auto", "how to read inputs; auto = by suffix (folder, archive, .jsonl[.gz], .parquet)",
+                         choices=("auto", "tree", "archive", "jsonl", "parquet"))
+    max_read_bytes: int = option(8 * MiB, "files larger than this are rejected unread", min=1)
+    max_archive_bytes: int = option(2048 * MiB, "decompressed bytes read from one archive before the rest "
+                                                "of its members are rejected (zip-bomb guard)", min=1)
+    max_archive_members: int = option(1_000_000, "members read from one archive", min=1)
+    expand_archives: bool = option(True, "read tar/zip files found inside folders as their members")
+    skip_dirs: list[str] = option(VCS_DIRS, "folder names never descended into (version control)")
+    languages: list[str] = option([], "keep only these languages (names as in `python -m pipeline languages`); "
+                                      "empty = all")
+    repo_from: str = option("source", "repo column for folder inputs: the source name, or each top folder",
+                            choices=("source", "top_dir"))
+    partition_bytes: int = option(64 * MiB, "target bytes of listed files per read task", min=MiB)
+    dataset: DatasetFields = field(default_factory=DatasetFields)
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    max_file_bytes: int = option(1_000_000, "reject files larger than this (paper: 1 MB)", min=1)
+    max_lines: int = option(10_000, "reject files with more lines (paper: 10,000)", min=1)
+    max_avg_line_len: float = option(100.0, "reject files whose mean line length exceeds this (paper: 100)", min=1)
+    min_alnum_frac: float = option(0.4, "reject files with a lower share of letters and digits (paper: 40%)",
+                                   min=0.0, max=1.0)
+    max_line_len: int = option(1000, "reject files with any longer line (minified or generated code)", min=1)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    run: RunConfig = field(default_factory=RunConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)

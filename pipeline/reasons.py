@@ -1,0 +1,33 @@
+"""Reject reasons: the constants every stage writes into `reject_reason`; one place, so reports can group by them."""
+
+# ingest: what the listing sees before reading
+SYMLINK = "symlink_not_followed"
+NOT_REGULAR_FILE = "not_regular_file"
+UNREADABLE_DIR = "unreadable_directory"
+UNDECODABLE_PATH = "undecodable_file_name"
+UNKNOWN_LANGUAGE = "unknown_language"
+LANGUAGE_NOT_SELECTED = "language_not_selected"
+TOO_LARGE_TO_READ = "too_large_to_read"
+
+# ingest: reading and decoding
+READ_ERROR = "read_error"
+EMPTY = "empty"
+BINARY = "binary"
+NUL_BYTES = "nul_bytes"
+UNDECODABLE = "undecodable_text"
+
+# ingest: archives and datasets
+UNSAFE_ARCHIVE_PATH = "unsafe_archive_path"
+ARCHIVE_BUDGET_EXCEEDED = "archive_budget_exceeded"
+CORRUPT_ARCHIVE = "corrupt_archive"
+BAD_RECORD = "bad_dataset_record"
+MISSING_FIELD = "missing_field"
+
+# filter: the paper's first-level rules
+FILE_TOO_LARGE = "file_too_large"
+TOO_MANY_LINES = "too_many_lines"
+AVG_LINE_TOO_LONG = "avg_line_too_long"
+MAX_LINE_TOO_LONG = "max_line_too_long"
+LOW_ALNUM_FRACTION = "low_alnum_fraction"
+
+ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

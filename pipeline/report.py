@@ -1,0 +1,24 @@
+"""The per-stage table printed at the end of a run: rows in, kept, rejected by reason, MB and seconds."""
+from __future__ import annotations
+
+
+def stage_table(summary: dict) -> str:
+    head = f"{'stage':<10} {'status':<8} {'rows in':>10} {'kept':>10} {'rejected':>10} {'MB in':>10} " \
+           f"{'MB kept':>10} {'seconds':>8}"
+    lines = [head, "-" * len(head)]
+    for s in summary["stages"]:
+        lines.append(f"{s['name']:<10} {s['status']:<8} {s['rows_in']:>10,} {s['kept']:>10,} {s['rejected']:>10,} "
+                     f"{s['mb_in']:>10.1f} {s['mb_kept']:>10.1f} {s['seconds']:>8.1f}")
+        for reason, n in s["rejected_by_reason"].items():
+            lines.append(f"{'':<10}   rejected: {reason:<30} {n:>10,}")
+    return "\n".join(lines)
+
+
+def where_outputs_are(summary: dict) -> str:
+    return "\n".join([
+        f"run folder:     {summary['output']}",
+        f"kept files:     {summary['final_table']}",
+        f"rejects:        {summary['rejects_table']}",
+        f"run manifest:   {summary['output']}/run.json",
+        f"config used:    {summary['config']}",
+    ])

@@ -1,0 +1,57 @@
+"""Writing a stage's rows as kept/rejected Parquet partitions, and reading back its counts from what was written."""
+from __future__ import annotations
+
+from pipeline.stage import DETAIL, REASON
+from schemas import STATUS_COLUMN, STATUS_KEPT, STATUS_REJECTED
+
+MB = 1e6
+
+
+def write_partitioned(df, uri: str, keep_rejected_content: bool) -> None:
+    """One pass over `df`: rows with no reason go to status=kept, the others to status=rejected."""
+    from pyspark.sql import functions as F
+
+    rejected = F.col(REASON).isNotNull()
+    df = df.withColumn(STATUS_COLUMN, F.when(rejected, F.lit(STATUS_REJECTED)).otherwise(F.lit(STATUS_KEPT)))
+    if not keep_rejected_content and "content" in df.columns:
+        df = df.withColumn("content", F.when(rejected, F.lit(None).cast("string")).otherwise(F.col("content")))
+    df.write.mode("overwrite").partitionBy(STATUS_COLUMN).parquet(uri)
+
+
+def part_uri(stage_uri: str, status: str) -> str:
+    return f"{stage_uri}/{STATUS_COLUMN}={status}"
+
+
+def read_part(spark, fs, stage_uri: str, status: str):
+    """The kept or rejected table of a finished stage, or None when it has no rows."""
+    uri = part_uri(stage_uri, status)
+    return spark.read.parquet(uri) if fs.exists(uri) else None
+
+
+def measure(spark, fs, stage_uri: str) -> dict:
+    """Rows and MB kept and rejected, and rejected rows by reason, from the written Parquet (not from memory)."""
+    from pyspark.sql import functions as F
+
+    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {}}
+    kept = read_part(spark, fs, stage_uri, STATUS_KEPT)
+    if kept is not None:
+        row = kept.agg(F.count(F.lit(1)), F.sum("size_bytes")).first()
+        out["kept"], out["mb_kept"] = int(row[0]), round((row[1] or 0) / MB, 3)
+    rejected = read_part(spark, fs, stage_uri, STATUS_REJECTED)
+    if rejected is not None:
+        by_reason = rejected.groupBy(REASON).agg(F.count(F.lit(1)).alias("n"), F.sum("size_bytes").alias("b"))
+        for r in by_reason.collect():
+            out["rejected_by_reason"][r[REASON]] = int(r["n"])
+            out["rejected"] += int(r["n"])
+            out["mb_rejected"] += (r["b"] or 0) / MB
+        out["mb_rejected"] = round(out["mb_rejected"], 3)
+        out["rejected_by_reason"] = dict(sorted(out["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
+def rejects_projection(df, stage: str):
+    """A stage's rejected rows in the run-wide REJECTS shape."""
+    from pyspark.sql import functions as F
+
+    return df.select("id", "source", "path", F.lit(stage).alias("stage"), F.col(REASON).alias("reason"),
+                     F.col(DETAIL).alias("detail"))

@@ -1,0 +1,54 @@
+"""The stage contract: a pure function over an Arrow batch that adds columns and marks rows it rejects."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas import REJECT_COLUMNS, with_reject_columns
+
+REASON, DETAIL = (f.name for f in REJECT_COLUMNS)
+
+
+class BatchStage:
+    """Base class: subclasses set `name` and implement `apply`; Spark and tests call the same `apply`."""
+
+    name: str = ""
+
+    def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
+        """What `apply` returns for a batch of `input_schema`: by default the same columns plus the reject pair."""
+        return with_reject_columns(input_schema)
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        raise NotImplementedError
+
+    def __call__(self, batches):
+        """mapInArrow body: `df.mapInArrow(stage, schema)`."""
+        for batch in batches:
+            yield self.apply(batch)
+
+
+def ensure_reject_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
+    for f in REJECT_COLUMNS:
+        if batch.schema.get_field_index(f.name) < 0:
+            batch = batch.append_column(f, pa.nulls(batch.num_rows, f.type))
+    return batch
+
+
+def mark(batch: pa.RecordBatch, mask: pa.Array, reason: str, detail: pa.Array | str) -> pa.RecordBatch:
+    """Set (reason, detail) on rows where `mask` is true and no earlier rule rejected them already."""
+    batch = ensure_reject_columns(batch)
+    current = batch.column(REASON)
+    hit = pc.and_(pc.fill_null(mask, False), pc.is_null(current))
+    new_reason = pc.if_else(hit, pa.scalar(reason, pa.string()), current)
+    if isinstance(detail, str):
+        detail = pa.scalar(detail, pa.string())
+    new_detail = pc.if_else(hit, detail, batch.column(DETAIL))
+    batch = batch.set_column(batch.schema.get_field_index(REASON), REJECT_COLUMNS.field(REASON), new_reason)
+    return batch.set_column(batch.schema.get_field_index(DETAIL), REJECT_COLUMNS.field(DETAIL), new_detail)
+
+
+def split(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """The generic drop step on one batch: (kept rows, rejected rows); every row lands in exactly one."""
+    batch = ensure_reject_columns(batch)
+    rejected = pc.is_valid(batch.column(REASON))
+    return batch.filter(pc.invert(rejected)), batch.filter(rejected)
