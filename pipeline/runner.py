@@ -57,6 +57,10 @@ class Runner:
         self.fs = HadoopFS(self.spark)
         self.out = to_uri(cfg.run.output).rstrip("/")
 
+    @property
+    def staging_root(self) -> str:
+        return f"{self.out}/_staging"
+
     def stage_uri(self, name: str) -> str:
         return f"{self.out}/{name}"
 
@@ -64,6 +68,8 @@ class Runner:
     def run(self) -> dict:
         names = in_pipeline_order(self.cfg.run.stages)
         self.fs.mkdirs(self.out)
+        # half-written outputs of a killed run (one run per output folder at a time)
+        self.fs.delete(self.staging_root)
         self.fs.write_text(f"{self.out}/config.yaml", to_yaml(self.cfg))
         results: list[StageResult] = []
         upstream = self._initial_upstream(names[0])
@@ -73,6 +79,7 @@ class Runner:
             upstream = (result.kept_table, result.fingerprint, result.kept)
             self._write_run_json(results, final=False)
         summary = self._write_run_json(results, final=True)
+        self.fs.delete(self.staging_root)
         return summary
 
     def _initial_upstream(self, first: str):
@@ -105,7 +112,7 @@ class Runner:
         if done and done["fingerprint"] == fp and not self.cfg.run.force:
             return StageResult(**{**done["result"], "status": "skipped", "seconds": 0.0})
         t0 = time.time()
-        staging = f"{self.out}/_staging/{name}-{uuid.uuid4().hex[:12]}"
+        staging = f"{self.staging_root}/{name}-{uuid.uuid4().hex[:12]}"
         df = self._frame(name, upstream)
         commit.write_partitioned(df, staging, self.cfg.run.keep_rejected_content)
         self.spark.catalog.clearCache()
@@ -150,7 +157,7 @@ class Runner:
             return uri
         parts = [commit.rejects_projection(self.spark.read.parquet(r.rejected_table), r.name)
                  for r in results if r.rejected and self.fs.exists(r.rejected_table)]
-        staging = f"{self.out}/_staging/rejects-{uuid.uuid4().hex[:12]}"
+        staging = f"{self.staging_root}/rejects-{uuid.uuid4().hex[:12]}"
         if parts:
             df = parts[0]
             for p in parts[1:]:

@@ -73,6 +73,29 @@ class _BudgetExceeded(Exception):
     pass
 
 
+class _StrictTarInfo(tarfile.TarInfo):
+    """tarfile takes a missing, cut or garbled header after the first as a quiet end; here it is corruption."""
+
+    @classmethod
+    def fromtarfile(cls, tf):
+        try:
+            return super().fromtarfile(tf)
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as e:
+            if tf.offset == 0:
+                raise
+            raise tarfile.ReadError(f"no valid header or end-of-archive marker at byte {tf.offset}: "
+                                    f"{e or 'end of data'}") from None
+
+
+def _printable(name: str) -> str:
+    """A member name that an Arrow string column can hold (names that are not UTF-8 arrive surrogate-escaped)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _precheck(source: str, repo: str, name: str, size: int, cfg: IngestConfig) -> RawRecord | None:
     """A reject for a member that must not be read (unsafe path, unknown language, too large), else None."""
     why = unsafe_member(name)
@@ -98,17 +121,18 @@ def _precheck(source: str, repo: str, name: str, size: int, cfg: IngestConfig) -
 
 def _tar_members(source: str, repo: str, uri: str, cfg: IngestConfig) -> Iterator[RawRecord]:
     budget = _Budget(cfg)
-    with open_input(uri) as f, tarfile.open(fileobj=f, mode="r|*") as tar:  # a stream: never seeks, never extracts
+    # a stream: never seeks, never extracts
+    with open_input(uri) as f, tarfile.open(fileobj=f, mode="r|*", tarinfo=_StrictTarInfo) as tar:
         for member in tar:
             name = member.name
             if member.isdir():
                 continue
             if member.issym() or member.islnk():
-                yield RawRecord(source, repo, name, None, reject_reason=reasons.SYMLINK,
+                yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.SYMLINK,
                                 reject_detail=f"link in archive to {member.linkname!r}")
                 continue
             if not member.isreg():
-                yield RawRecord(source, repo, name, None, reject_reason=reasons.NOT_REGULAR_FILE,
+                yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.NOT_REGULAR_FILE,
                                 reject_detail="device, FIFO or other special member")
                 continue
             # skipped members are still decompressed to move past them, so they spend the budget too

@@ -19,6 +19,14 @@ def _record_name(file_path: str, raw: str) -> str:
     return f"{posixpath.basename(file_path)}#{digest}"
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def from_fields(source: str, values: dict, fields: DatasetFields, file_path: str, raw: str | None = None) -> RawRecord:
     """One record from a dict of column values; missing or mistyped fields become reject reasons."""
     content, path = values.get(fields.content), values.get(fields.path)
@@ -28,6 +36,12 @@ def from_fields(source: str, values: dict, fields: DatasetFields, file_path: str
         where = _record_name(file_path, raw if raw is not None else json.dumps(values, sort_keys=True, default=str))
         return RawRecord(source, None, where, None, reject_reason=reasons.MISSING_FIELD,
                          reject_detail=f"no string field '{fields.path}' (ingest.dataset.path)")
+    if not _encodable(path):  # a JSON "\ud800" escape: a lone surrogate no Arrow column can hold
+        return RawRecord(source, None, path.encode("utf-8", "backslashreplace").decode("utf-8"), None,
+                         reject_reason=reasons.UNDECODABLE_PATH, reject_detail="path holds an unpaired surrogate")
+    if not all(_encodable(v) for v in (repo, language) if isinstance(v, str)):
+        return RawRecord(source, None, path, None, reject_reason=reasons.BAD_RECORD,
+                         reject_detail=f"field '{fields.repo}' or '{fields.language}' holds an unpaired surrogate")
     if not isinstance(content, str):
         return RawRecord(source, None, path, None, reject_reason=reasons.MISSING_FIELD,
                          reject_detail=f"no string field '{fields.content}' (ingest.dataset.content)")
@@ -42,7 +56,7 @@ def from_jsonl(source: str, lines: pa.Array, files: pa.Array, fields: DatasetFie
             continue  # blank lines are not records
         try:
             values = json.loads(raw)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the parser's stack
             yield RawRecord(source, None, _record_name(file_path, raw), None, len(raw.encode("utf-8", "replace")),
                             reject_reason=reasons.BAD_RECORD, reject_detail=f"invalid JSON: {e}")
             continue

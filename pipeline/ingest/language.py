@@ -145,7 +145,7 @@ def from_shebang(head: bytes) -> str | None:
     prog = m.group(1).decode("utf-8", "replace").rsplit("/", 1)[-1]
     if prog == "env" and m.group(2):
         prog = m.group(2).decode("utf-8", "replace")
-        if prog.startswith("-") and m.group(0).count(b" ") >= 2:  # env -S python3 -u
+        if prog.startswith("-"):  # env -S python3 -u
             rest = head[m.end(2):].split(b"\n", 1)[0].split()
             prog = rest[0].decode("utf-8", "replace") if rest else prog
     prog = _VERSION.sub("", prog.lower()) or prog.lower()

@@ -1,0 +1,79 @@
+"""A small mixed corpus written on the fly: real-looking code plus every hostile case ingest must survive."""
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+PY = b'"""A module."""\n\n\ndef add(a, b):\n    """Add two numbers."""\n    return a + b\n'
+C = b"#include <stdio.h>\n\nint main(void) {\n    printf(\"hello\\n\");\n    return 0;\n}\n"
+JS = b"export function greet(name) {\n  return `hello ${name}`;\n}\n"
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+# path -> (expected outcome): a reason constant, or "kept" for files that must survive ingest AND filter.
+def write_mixed_corpus(root: Path) -> dict[str, str]:
+    """Writes the corpus under `root` and returns the expected ingest/filter outcome per listed path."""
+    from pipeline import reasons as R
+
+    expect: dict[str, str] = {}
+
+    def put(rel: str, data: bytes, outcome: str):
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        expect[rel] = outcome
+
+    put("src/add.py", PY, "kept")
+    put("src/main.c", C, "kept")
+    put("web/greet.js", JS, "kept")
+    put("bin/tool", b"#!/usr/bin/env python3\nprint('tool')\n", "kept")
+    put("docs/中文 名.py", "# 注释说明\nname = '中文名字'\n".encode(), "kept")
+    put("docs/new\nline.py", b"value = 12345\n", "kept")
+    put("src/utf16.py", codecs.BOM_UTF16_LE + "value = 'é'\n".encode("utf-16-le"), "kept")
+    put("src/bom.py", codecs.BOM_UTF8 + b"answer = 42\n", "kept")
+    put("src/latin1.py", "caf\xe9 = 'cr\xe8me'\n".encode("latin-1"), R.UNDECODABLE)
+    put("src/binary.py", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, R.BINARY)
+    put("src/nul.py", b"x = 1\n" * 50 + b"\x00\n", R.NUL_BYTES)
+    put("src/empty.py", b"", R.EMPTY)
+    put("src/blank.py", b"  \n\n", R.EMPTY)
+    put("src/oneline.js", b"var a=" + b"1+" * 1_000_000 + b"1;\n", R.FILE_TOO_LARGE)
+    put("src/long.py", b"value = 1\n" * 10_001, R.TOO_MANY_LINES)
+    put("src/wide.py", (b"y = '" + b"a" * 150 + b"'\n") * 20, R.AVG_LINE_TOO_LONG)
+    put("src/minified.js", b"x=1;\n" * 400 + b"var s='" + b"z" * 1500 + b"';\n", R.MAX_LINE_TOO_LONG)
+    put("src/symbols.py", b"# ----- ;;; ----- !!!! ----- ****\n" * 10, R.LOW_ALNUM_FRACTION)
+    put("assets/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64), R.UNKNOWN_LANGUAGE)
+    put(".git/HEAD", b"ref: refs/heads/main\n", "")  # never listed
+    put("pkg.tar.gz", _tar_gz({"pkg/ok.py": PY, "../evil.py": PY, "/abs/evil.py": PY}), "")
+    expect.update({"pkg/ok.py": "kept", "../evil.py": R.UNSAFE_ARCHIVE_PATH, "/abs/evil.py": R.UNSAFE_ARCHIVE_PATH})
+    put("broken.tar.gz", _tar_gz({"b/x.py": PY})[:40] + b"garbage" * 10, "")
+    expect["broken.tar.gz"] = R.CORRUPT_ARCHIVE
+    put("bundle.zip", _zip({"z/ok.go": b"package main\n\nfunc main() {}\n"}), "")
+    expect["z/ok.go"] = "kept"
+    os.symlink("..", root / "src" / "loop")
+    expect["src/loop"] = R.SYMLINK
+    os.symlink("/etc/passwd", root / "src" / "passwd.py")
+    expect["src/passwd.py"] = R.SYMLINK
+    for rel in [".git/HEAD", "pkg.tar.gz", "bundle.zip"]:
+        expect.pop(rel)
+    return expect

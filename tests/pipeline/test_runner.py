@@ -1,0 +1,222 @@
+"""The runner on Spark local[2]: outcomes per hostile file, reconciliation, rerun skip, atomic commit, determinism."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import reasons
+from pipeline.runner import ReconciliationError, run
+from pipeline.typed_config import ConfigError
+from tests.corpus import write_mixed_corpus
+
+pytestmark = pytest.mark.spark
+FILTER_REASONS = {reasons.FILE_TOO_LARGE, reasons.TOO_MANY_LINES, reasons.AVG_LINE_TOO_LONG,
+                  reasons.MAX_LINE_TOO_LONG, reasons.LOW_ALNUM_FRACTION}
+
+
+def _table(uri: str):
+    return pq.read_table(uri.replace("file://", ""))
+
+
+def _stage(summary: dict, name: str) -> dict:
+    return next(s for s in summary["stages"] if s["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed")
+    return root, write_mixed_corpus(root)
+
+
+@pytest.fixture(scope="module")
+def mixed_run(spark, mixed, tmp_path_factory):
+    from tests.conftest import TEST_SPARK
+    from pipeline import typed_config
+    from pipeline.config import PipelineConfig
+
+    root, _ = mixed
+    out = tmp_path_factory.mktemp("mixed_run") / "run"
+    cfg = typed_config.load(PipelineConfig, None, [f"run.inputs=corpus={root}", f"run.output={out}",
+                                                   f"spark.master={TEST_SPARK.master}"])
+    return cfg, run(cfg, spark)
+
+
+def test_every_hostile_file_ends_in_its_reason(mixed, mixed_run):
+    _, expect = mixed
+    _, summary = mixed_run
+    ingest = _stage(summary, "ingest")
+    got: dict[str, str] = {}
+    for row in _table(ingest["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
+        got[row["path"]] = row["reject_reason"]
+    filt = _stage(summary, "filter")
+    for row in _table(filt["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
+        got[row["path"]] = row["reject_reason"]
+    for path in _table(filt["kept_table"]).column("path").to_pylist():
+        got[path] = "kept"
+    assert got == expect
+
+
+def test_rows_reconcile_and_nothing_is_lost(mixed, mixed_run):
+    _, expect = mixed
+    _, summary = mixed_run
+    ingest, filt = _stage(summary, "ingest"), _stage(summary, "filter")
+    assert ingest["rows_in"] == len(expect) == ingest["kept"] + ingest["rejected"]
+    assert filt["rows_in"] == ingest["kept"] == filt["kept"] + filt["rejected"]
+    assert set(filt["rejected_by_reason"]) == FILTER_REASONS
+    rejects = _table(summary["rejects_table"])
+    assert rejects.num_rows == ingest["rejected"] + filt["rejected"]
+    assert sorted(set(rejects.column("stage").to_pylist())) == ["filter", "ingest"]
+    assert rejects.schema.names == ["id", "source", "path", "stage", "reason", "detail"]
+
+
+def test_run_json_names_every_table(mixed_run):
+    cfg, summary = mixed_run
+    on_disk = json.loads((Path(cfg.run.output) / "run.json").read_text())
+    assert on_disk == summary and on_disk["finished"] is True
+    assert on_disk["final_table"].endswith("/filter/status=kept")
+    for stage in on_disk["stages"]:
+        assert Path(stage["kept_table"].replace("file://", "")).is_dir()
+        assert (Path(stage["path"].replace("file://", "")) / "_SUCCESS").exists()
+    assert "filter:" in (Path(cfg.run.output) / "config.yaml").read_text()
+
+
+def test_rerun_skips_and_rethreshold_reruns_only_filter(spark, mixed_run, make_cfg, mixed):
+    cfg, first = mixed_run
+    again = run(cfg, spark)
+    assert [s["status"] for s in again["stages"]] == ["skipped", "skipped"]
+    assert [s["kept"] for s in again["stages"]] == [s["kept"] for s in first["stages"]]
+    import dataclasses
+    looser = dataclasses.replace(cfg, filter=dataclasses.replace(cfg.filter, max_lines=20_000))
+    third = run(looser, spark)
+    assert [s["status"] for s in third["stages"]] == ["skipped", "ran"]
+    assert reasons.TOO_MANY_LINES not in _stage(third, "filter")["rejected_by_reason"]
+    assert _stage(third, "filter")["kept"] == _stage(first, "filter")["kept"] + 1
+
+
+def test_two_runs_write_identical_parquet(spark, mixed, make_cfg, tmp_path):
+    root, _ = mixed
+    tables = []
+    for name in ("a", "b"):
+        summary = run(make_cfg([f"corpus={root}"], output=tmp_path / name), spark)
+        for stage in summary["stages"]:
+            for key in ("kept_table", "rejected_table"):
+                folder = Path(stage[key].replace("file://", ""))
+                parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+                tables.append((stage["name"], key, [pq.read_table(p).to_pylist() for p in parts]))
+    half = len(tables) // 2
+    assert tables[:half] == tables[half:]
+
+
+def test_crash_before_commit_leaves_no_success(spark, mixed, make_cfg, monkeypatch):
+    from pipeline.spark import commit
+
+    root, _ = mixed
+    cfg = make_cfg([f"corpus={root}"])
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated crash after the Parquet write")
+    monkeypatch.setattr(commit, "measure", boom)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(cfg, spark)
+    out = Path(cfg.run.output)
+    assert not (out / "ingest").exists()
+    assert not list(out.rglob("_SUCCESS"))
+    monkeypatch.undo()
+    summary = run(cfg, spark)
+    assert _stage(summary, "ingest")["status"] == "ran" and (out / "ingest" / "_SUCCESS").exists()
+
+
+def test_a_stage_that_loses_rows_fails_reconciliation(spark, mixed_run, make_cfg, monkeypatch):
+    from pipeline import runner
+    from pipeline.filter import FileFilter
+
+    cfg, _ = mixed_run
+
+    class Lossy(FileFilter):
+        def apply(self, batch):
+            return super().apply(batch).slice(1)
+    monkeypatch.setattr(runner, "batch_stage", lambda name, c: Lossy(c.filter))
+    lossy = make_cfg(cfg.run.inputs, "filter.max_lines=123")
+    run(make_cfg(cfg.run.inputs, "run.stages=ingest"), spark)
+    with pytest.raises(ReconciliationError, match="rows in"):
+        run(lossy, spark)
+    assert not (Path(lossy.run.output) / "filter" / "_SUCCESS").exists()
+
+
+def test_filter_alone_needs_a_finished_ingest_or_a_table(spark, mixed_run, make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="add 'ingest' to run.stages or give --input"):
+        run(make_cfg([], "run.stages=filter", output=tmp_path / "empty"), spark)
+    _, summary = mixed_run
+    ingest_kept = _stage(summary, "ingest")["kept_table"]
+    alone = run(make_cfg([ingest_kept], "run.stages=filter", output=tmp_path / "alone"), spark)
+    assert _stage(alone, "filter")["kept"] == _stage(summary, "filter")["kept"]
+
+
+def test_rejected_content_can_be_dropped(spark, mixed, make_cfg):
+    root, _ = mixed
+    summary = run(make_cfg([f"corpus={root}"], "run.keep_rejected_content=false"), spark)
+    rejected = _table(_stage(summary, "filter")["rejected_table"])
+    assert rejected.num_rows > 0 and rejected.column("content").null_count == rejected.num_rows
+    kept = _table(_stage(summary, "filter")["kept_table"])
+    assert kept.column("content").null_count == 0
+
+
+def test_datasets_jsonl_and_parquet(spark, make_cfg, tmp_path):
+    import pyarrow as pa
+
+    jsonl = tmp_path / "stack.jsonl"
+    lines = [json.dumps({"content": "def f():\n    return 1\n", "path": "a/f.py", "repo_name": "r1"}),
+             "{not json", json.dumps({"path": "b.py"}), "",
+             json.dumps({"content": "int main() { return 0; }\n", "path": "m.c", "repo_name": "r2"})]
+    jsonl.write_text("\n".join(lines) + "\n")
+    parquet = tmp_path / "stack.parquet"
+    pq.write_table(pa.table({"content": ["package main\n\nfunc main() {}\n", None],
+                             "max_stars_repo_path": ["cmd/main.go", "x.go"]}), parquet)
+    with pytest.raises(ConfigError, match="no column 'path'.*set ingest.dataset"):
+        run(make_cfg([f"p={parquet}"], "run.stages=ingest", output=tmp_path / "bad"), spark)
+    run_j = run(make_cfg([f"j={jsonl}"], "run.stages=ingest", output=tmp_path / "j"), spark)
+    got = _table(_stage(run_j, "ingest")["path"].replace("/ingest", "/ingest/status=rejected"))
+    assert sorted(got.column("reject_reason").to_pylist()) == [reasons.BAD_RECORD, reasons.MISSING_FIELD]
+    kept = _table(_stage(run_j, "ingest")["kept_table"]).sort_by("path")
+    assert kept.column("language").to_pylist() == ["Python", "C"]
+    assert kept.column("repo").to_pylist() == ["r1", "r2"]
+    run_p = run(make_cfg([f"p={parquet}"], "run.stages=ingest", "ingest.dataset.path=max_stars_repo_path",
+                         output=tmp_path / "p"), spark)
+    ingest = _stage(run_p, "ingest")
+    assert (ingest["kept"], ingest["rejected_by_reason"]) == (1, {reasons.MISSING_FIELD: 1})
+
+
+def test_killed_run_never_looks_finished(spark, make_cfg, tmp_path):
+    root = tmp_path / "many"
+    for i in range(3000):
+        d = root / f"pkg{i % 30}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"mod{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n" * 20)
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--input", str(root), "--output", str(out),
+                             "--set", "spark.master=local[2]"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list((out / "_staging").glob("ingest-*")):
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        assert list((out / "_staging").glob("ingest-*")), "never saw the ingest write start"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "ingest" / "_SUCCESS").exists()
+    assert not (out / "run.json").exists() or not json.loads((out / "run.json").read_text())["finished"]
+    summary = run(make_cfg([str(root)], output=out), spark)
+    assert _stage(summary, "ingest")["status"] == "ran"
+    assert _stage(summary, "ingest")["kept"] == 3000
+    assert not (out / "_staging").exists()
