@@ -1,0 +1,62 @@
+"""The command line: helper commands, config errors as exit code 2 with the key named, and a whole run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.cli import build_config, _parser, main
+from pipeline.default_corpus import default_inputs
+
+
+def test_options_and_languages_list_what_exists(capsys):
+    assert main(["options"]) == 0
+    out = capsys.readouterr().out
+    assert "filter.max_line_len" in out and "ingest.max_read_bytes" in out
+    assert main(["languages"]) == 0
+    langs = capsys.readouterr().out.split("\n")
+    assert {"Python", "Java", "C++", "Markdown", "JSON", "YAML", "Shell"} <= set(langs)
+    assert len([x for x in langs if x]) >= 40
+
+
+def test_config_prints_the_resolved_tree(capsys, tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("filter: {max_lines: 77}\n")
+    assert main(["config", "--config", str(f), "--set", "filter.max_line_len=5"]) == 0
+    out = capsys.readouterr().out
+    assert "max_lines: 77" in out and "max_line_len: 5" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--set", "filter.max_lines=many"], "config error: config key 'filter.max_lines' expects an integer"),
+    (["run", "--set", "ingest.bogus=1"], "config error: unknown config key 'ingest.bogus'"),
+    (["run", "--input", "/no/such/folder", "--output", "/tmp/x"], "config error: input not found: /no/such/folder"),
+])
+def test_bad_config_exits_2_before_any_job(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_input_means_the_embedded_corpus():
+    cfg = build_config(_parser().parse_args(["run"]))
+    assert cfg.run.inputs == default_inputs() and any(i.startswith("stdlib=") for i in cfg.run.inputs)
+    assert "site-packages" in cfg.ingest.skip_dirs and ".git" in cfg.ingest.skip_dirs
+    assert cfg.run.output == "out/run" and cfg.run.stages == ["ingest", "filter"]
+    only = build_config(_parser().parse_args(["filter", "--input", "t", "--output", "o", "--set", "run.force=true"]))
+    assert (only.run.stages, only.run.inputs, only.run.force) == (["filter"], ["t"], True)
+
+
+@pytest.mark.spark
+def test_run_prints_the_stage_table_and_where_outputs_are(spark, tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("def a():\n    return 1\n")
+    (src / "b.bin").write_bytes(b"\x00\x01")
+    out = tmp_path / "out"
+    assert main(["run", "--input", f"demo={src}", "--output", str(out), "--set", "spark.master=local[2]"]) == 0
+    printed = capsys.readouterr().out
+    assert "ingest" in printed and "rejected: unknown_language" in printed
+    assert f"run folder:     file://{out}" in printed
+    assert main(["ingest", "--input", f"demo={src}", "--output", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [(s["name"], s["status"], s["kept"]) for s in summary["stages"]] == [("ingest", "skipped", 1)]
