@@ -1,6 +1,7 @@
 """tar and zip archives read member by member in memory, with path checks and decompression budgets."""
 from __future__ import annotations
 
+import gzip
 import stat
 import tarfile
 import zipfile
@@ -121,30 +122,39 @@ def _precheck(source: str, repo: str, name: str, size: int, cfg: IngestConfig) -
 
 def _tar_members(source: str, repo: str, uri: str, cfg: IngestConfig) -> Iterator[RawRecord]:
     budget = _Budget(cfg)
-    # a stream: never seeks, never extracts
-    with open_input(uri) as f, tarfile.open(fileobj=f, mode="r|*", tarinfo=_StrictTarInfo) as tar:
-        for member in tar:
-            name = member.name
-            if member.isdir():
-                continue
-            if member.issym() or member.islnk():
-                yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.SYMLINK,
-                                reject_detail=f"link in archive to {member.linkname!r}")
-                continue
-            if not member.isreg():
-                yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.NOT_REGULAR_FILE,
-                                reject_detail="device, FIFO or other special member")
-                continue
-            # skipped members are still decompressed to move past them, so they spend the budget too
-            if not budget.spend(member.size):
-                raise _BudgetExceeded(f"more than ingest.max_archive_bytes={cfg.max_archive_bytes} bytes or "
-                                      f"ingest.max_archive_members={cfg.max_archive_members} members")
-            early = _precheck(source, repo, name, member.size, cfg)
-            if early is not None:
-                yield early
-                continue
-            data = tar.extractfile(member).read(cfg.max_read_bytes + 1)
-            yield RawRecord(source, repo, name, data, len(data), lang.from_path(name))
+    with open_input(uri) as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        # gzip goes through GzipFile, which checks the CRC and length that tarfile's own stream reader skips
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+        with tarfile.open(fileobj=stream, mode="r|*", tarinfo=_StrictTarInfo) as tar:  # a stream: never seeks
+            for member in tar:
+                tar.members = []  # a stream keeps every header it has seen; a million members would add up
+                name = member.name
+                if member.isdir():
+                    continue
+                if member.issym() or member.islnk():
+                    yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.SYMLINK,
+                                    reject_detail=f"link in archive to {member.linkname!r}")
+                    continue
+                if not member.isreg():
+                    yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.NOT_REGULAR_FILE,
+                                    reject_detail="device, FIFO or other special member")
+                    continue
+                # skipped members are still decompressed to move past them, so they spend the budget too
+                if not budget.spend(member.size):
+                    raise _BudgetExceeded(f"more than ingest.max_archive_bytes={cfg.max_archive_bytes} bytes or "
+                                          f"ingest.max_archive_members={cfg.max_archive_members} members")
+                early = _precheck(source, repo, name, member.size, cfg)
+                if early is not None:
+                    yield early
+                    continue
+                data = tar.extractfile(member).read(cfg.max_read_bytes + 1)
+                yield RawRecord(source, repo, name, data, len(data), lang.from_path(name))
+        if gzipped:  # on to the gzip trailer, where a CRC mismatch shows (within what the budget has left)
+            left = max(budget.bytes_left, 0) + (1 << 20)
+            while left > 0 and (chunk := stream.read(1 << 16)):
+                left -= len(chunk)
 
 
 def _zip_members(source: str, repo: str, uri: str, cfg: IngestConfig) -> Iterator[RawRecord]:
