@@ -7,14 +7,13 @@ INPUT  ?=
 OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
-CORPUS ?= /tmp/corpora/real
 
 .PHONY: help setup run test bench dist cluster-up cluster-down submit java-check clean
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
 	@echo "make test                                              the whole test suite"
-	@echo "make bench [CORPUS=dir]                                ingest+filter throughput vs a plain Python baseline"
+	@echo "make bench [ARGS="--corpus name=dir"]         ingest+filter throughput vs a plain Python baseline"
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
@@ -39,7 +38,7 @@ test: setup
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: setup
-	$(BIN)/python bench/ingest_filter.py --corpus $(CORPUS) $(ARGS)
+	$(BIN)/python -m bench.ingest_filter $(ARGS)
 
 dist: setup
 	$(BIN)/python scripts/make_dist.py dist

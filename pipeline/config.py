@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.ingest.language import LANGUAGES
 from pipeline.typed_config import option
 
 MiB = 1 << 20
@@ -50,10 +51,10 @@ class IngestConfig:
     expand_archives: bool = option(True, "read tar/zip files found inside folders as their members")
     skip_dirs: list[str] = option(VCS_DIRS, "folder names never descended into (version control)")
     languages: list[str] = option([], "keep only these languages (names as in `python -m pipeline languages`); "
-                                      "empty = all")
+                                      "empty = all", choices=LANGUAGES)
     repo_from: str = option("source", "repo column for folder inputs: the source name, or each top folder",
                             choices=("source", "top_dir"))
-    partition_bytes: int = option(64 * MiB, "target bytes of listed files per read task", min=MiB)
+    partition_bytes: int = option(64 * MiB, "target bytes of listed files per read task (at least 2 tasks per core)", min=MiB)
     dataset: DatasetFields = field(default_factory=DatasetFields)
 
 

@@ -79,6 +79,14 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
     raise ConfigError(f"config key '{key}' has an unsupported declared type {hint}")
 
 
+def _allowed(value, choices) -> str:
+    if len(choices) <= 12:
+        return f"must be one of {list(choices)}"
+    by_lower = {str(c).lower(): c for c in choices}
+    close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=1)
+    return f"not one of the {len(choices)} allowed values" + (f" (did you mean {by_lower[close[0]]!r}?)" if close else "")
+
+
 def _check_bounds(obj, prefix: str) -> None:
     for f in dataclasses.fields(obj):
         value, meta, key = getattr(obj, f.name), f.metadata, f"{prefix}{f.name}"
@@ -89,7 +97,7 @@ def _check_bounds(obj, prefix: str) -> None:
         if meta.get("choices") is not None:
             for v in values:
                 if v not in meta["choices"]:
-                    raise ConfigError(f"config key '{key}' must be one of {list(meta['choices'])}, got {v!r}")
+                    raise ConfigError(f"config key '{key}' got {v!r}: {_allowed(v, meta['choices'])}")
         for v in values:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if meta.get("min") is not None and v < meta["min"]:

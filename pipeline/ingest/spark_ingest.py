@@ -17,10 +17,16 @@ from schemas import LISTING
 from schemas.spark import spark_schema
 
 _MAX_READ_TASKS = 10_000
+_MAX_WALK_TASKS = 256
 
 
-def _walk_body(batches, cfg):
-    yield from walk.walk_batches(batches, cfg)
+def _walk_body(batches, tasks, cfg):
+    """Walk the tasks whose indexes arrive in `batches` (a spark.range column)."""
+    def chosen():
+        for b in batches:
+            for i in b.column("id").to_pylist():
+                yield pa.RecordBatch.from_pylist([tasks[i]._asdict()], schema=walk.WALK_TASK)
+    yield from walk.walk_batches(chosen(), cfg)
 
 
 def _jsonl_body(batches, source, cfg, max_rows, max_bytes) -> Iterator[pa.RecordBatch]:
@@ -45,10 +51,12 @@ def listing_frame(spark, sources: list[Source], cfg: PipelineConfig):
                              cfg.ingest) for s in sources if s.kind in ("archive", "file")]
     frames = []
     if tasks:
-        task_df = spark.createDataFrame(pa.Table.from_pylist([t._asdict() for t in tasks], schema=walk.WALK_TASK)
-                                        .to_pandas(), schema=spark_schema(walk.WALK_TASK))
-        task_df = task_df.repartition(min(len(tasks), 64))
-        frames.append(task_df.mapInArrow(functools.partial(_walk_body, cfg=cfg.ingest), spark_schema(LISTING)))
+        # task indexes from spark.range: no DataFrame to build on the driver and no shuffle to spread them
+        # a Python task costs tens of milliseconds to start: a few per core, each walking several folders
+        n_parts = min(len(tasks), 2 * spark.sparkContext.defaultParallelism, _MAX_WALK_TASKS)
+        ids = spark.range(0, len(tasks), 1, numPartitions=n_parts)
+        frames.append(ids.mapInArrow(functools.partial(_walk_body, tasks=tasks, cfg=cfg.ingest),
+                                     spark_schema(LISTING)))
     if singles:
         frames.append(spark.createDataFrame(pa.Table.from_pylist(singles, schema=LISTING).to_pandas(),
                                             schema=spark_schema(LISTING)))
@@ -69,7 +77,9 @@ def read_frame(listing, cfg: PipelineConfig):
 
     listing = listing.persist()
     total = listing.where(F.col("uri").isNotNull()).agg(F.sum("size_bytes")).first()[0] or 0
-    n_tasks = max(1, min(_MAX_READ_TASKS, math.ceil(total / cfg.ingest.partition_bytes)))
+    # enough tasks to keep every core busy, more when the bytes call for it; the rows are the same either way
+    floor = 2 * listing.sparkSession.sparkContext.defaultParallelism
+    n_tasks = max(floor, min(_MAX_READ_TASKS, math.ceil(total / cfg.ingest.partition_bytes)))
     body = functools.partial(read_listing_batches, cfg=cfg.ingest, max_rows=cfg.spark.arrow_batch_rows,
                              max_bytes=cfg.spark.arrow_batch_bytes)
     return (listing.repartition(n_tasks, "source", "path").sortWithinPartitions("source", "path")

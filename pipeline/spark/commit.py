@@ -33,19 +33,23 @@ def measure(spark, fs, stage_uri: str) -> dict:
     from pyspark.sql import functions as F
 
     out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {}}
-    kept = read_part(spark, fs, stage_uri, STATUS_KEPT)
-    if kept is not None:
-        row = kept.agg(F.count(F.lit(1)), F.sum("size_bytes")).first()
-        out["kept"], out["mb_kept"] = int(row[0]), round((row[1] or 0) / MB, 3)
-    rejected = read_part(spark, fs, stage_uri, STATUS_REJECTED)
-    if rejected is not None:
-        by_reason = rejected.groupBy(REASON).agg(F.count(F.lit(1)).alias("n"), F.sum("size_bytes").alias("b"))
-        for r in by_reason.collect():
+    parts = [p for p in (read_part(spark, fs, stage_uri, s) for s in (STATUS_KEPT, STATUS_REJECTED)) if p is not None]
+    if not parts:
+        return out
+    both = parts[0].select(REASON, "size_bytes")
+    for p in parts[1:]:
+        both = both.unionByName(p.select(REASON, "size_bytes"))
+    rows = both.groupBy(REASON).agg(F.count(F.lit(1)).alias("n"), F.sum("size_bytes").alias("b")).collect()
+    for r in rows:  # one job: kept rows are the group whose reason is null
+        mb = (r["b"] or 0) / MB
+        if r[REASON] is None:
+            out["kept"], out["mb_kept"] = int(r["n"]), round(mb, 3)
+        else:
             out["rejected_by_reason"][r[REASON]] = int(r["n"])
             out["rejected"] += int(r["n"])
-            out["mb_rejected"] += (r["b"] or 0) / MB
-        out["mb_rejected"] = round(out["mb_rejected"], 3)
-        out["rejected_by_reason"] = dict(sorted(out["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])))
+            out["mb_rejected"] += mb
+    out["mb_rejected"] = round(out["mb_rejected"], 3)
+    out["rejected_by_reason"] = dict(sorted(out["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])))
     return out
 
 

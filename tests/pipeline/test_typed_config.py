@@ -37,8 +37,9 @@ def test_set_parses_yaml_scalars_and_lists():
     ("run.force=yes please", "'run.force' expects true or false"),
     ("filter.min_alnum_frac=1.5", "'filter.min_alnum_frac' must be <= 1.0"),
     ("filter.max_file_bytes=0", "'filter.max_file_bytes' must be >= 1"),
-    ("ingest.format=rar", "'ingest.format' must be one of"),
-    ("run.stages=ingest,tokenize", "'run.stages' must be one of"),
+    ("ingest.format=rar", "'ingest.format' got 'rar': must be one of"),
+    ("ingest.languages=python", "'ingest.languages' got 'python': not one of the .* allowed values .did you mean 'Python'"),
+    ("run.stages=ingest,tokenize", "'run.stages' got 'tokenize': must be one of"),
     ("filter=3", "'filter' must be a mapping"),
     ("novalue", "--set expects key=value"),
 ])
