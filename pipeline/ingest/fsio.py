@@ -48,3 +48,11 @@ def read_capped(uri: str, cap: int) -> bytes:
     """At most cap + 1 bytes, so a caller sees that a file grew past its cap without reading it whole."""
     with open_input(uri) as f:
         return f.read(cap + 1)
+
+
+def size_of(uri: str) -> int | None:
+    """Bytes in one file, local or remote; None when the store does not say."""
+    if is_local(uri):
+        return os.path.getsize(local_path(uri))
+    filesystem, path = arrow_fs(uri)
+    return filesystem.get_file_info(path).size

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from pipeline.config import PipelineConfig
 from pipeline.ingest import datasets, walk
+from pipeline.ingest.fsio import size_of
 from pipeline.ingest.inputs import Source, spark_uri
 from pipeline.ingest.read import batched, read_listing_batches
 from pipeline.ingest.records import INGEST_SCHEMA
@@ -22,11 +23,8 @@ _MAX_WALK_TASKS = 256
 
 def _walk_body(batches, tasks, cfg):
     """Walk the tasks whose indexes arrive in `batches` (a spark.range column)."""
-    def chosen():
-        for b in batches:
-            for i in b.column("id").to_pylist():
-                yield pa.RecordBatch.from_pylist([tasks[i]._asdict()], schema=walk.WALK_TASK)
-    yield from walk.walk_batches(chosen(), cfg)
+    chosen = (tasks[i] for b in batches for i in b.column("id").to_pylist())
+    yield from walk.walk_batches(chosen, cfg)
 
 
 def _jsonl_body(batches, source, cfg, max_rows, max_bytes) -> Iterator[pa.RecordBatch]:
@@ -45,9 +43,9 @@ def _parquet_body(batches, source, cfg, max_rows, max_bytes) -> Iterator[pa.Reco
 
 
 def listing_frame(spark, sources: list[Source], cfg: PipelineConfig):
-    """LISTING rows for folder, archive and single-file sources: walked by executors, a task per top folder."""
+    """LISTING rows for folder, archive and single-file sources; folders are walked by executors."""
     tasks = [t for s in sources if s.kind == "tree" for t in walk.plan(s.name, s.uri, cfg.ingest.skip_dirs)]
-    singles = [walk.classify(s.name, s.name, s.uri.rstrip("/").rsplit("/", 1)[-1], s.uri, _size(s.uri), "file",
+    singles = [walk.classify(s.name, s.name, s.uri.rstrip("/").rsplit("/", 1)[-1], s.uri, size_of(s.uri), "file",
                              cfg.ingest) for s in sources if s.kind in ("archive", "file")]
     frames = []
     if tasks:
@@ -61,14 +59,6 @@ def listing_frame(spark, sources: list[Source], cfg: PipelineConfig):
         frames.append(spark.createDataFrame(pa.Table.from_pylist(singles, schema=LISTING).to_pandas(),
                                             schema=spark_schema(LISTING)))
     return functools.reduce(lambda a, b: a.unionByName(b), frames) if frames else None
-
-
-def _size(uri: str) -> int | None:
-    import os
-
-    from pipeline.ingest.fsio import is_local, local_path
-
-    return os.path.getsize(local_path(uri)) if is_local(uri) else None
 
 
 def read_frame(listing, cfg: PipelineConfig):

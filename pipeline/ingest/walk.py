@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 import pyarrow as pa
 
@@ -13,10 +13,6 @@ from pipeline.ingest import language as lang
 from pipeline.ingest.archives import is_archive
 from pipeline.ingest.fsio import arrow_fs, is_local, local_path
 from schemas import LISTING
-
-WALK_TASK = pa.schema([("source", pa.string()), ("root", pa.string()), ("rel_dir", pa.string()),
-                       ("recursive", pa.bool_())])
-
 
 class WalkTask(NamedTuple):
     source: str
@@ -141,15 +137,14 @@ def walk(task: WalkTask, cfg: IngestConfig) -> Iterator[dict]:
     return walk_local(task, cfg) if is_local(task.root) else walk_remote(task, cfg)
 
 
-def walk_batches(tasks: Iterator[pa.RecordBatch], cfg: IngestConfig, rows_per_batch: int = 10_000):
-    """mapInArrow body: walk every task in the incoming batches, emit LISTING batches."""
+def walk_batches(tasks: Iterable[WalkTask], cfg: IngestConfig, rows_per_batch: int = 10_000):
+    """mapInArrow body: walk every task, emit LISTING batches."""
     buf: list[dict] = []
-    for batch in tasks:
-        for t in batch.to_pylist():
-            for row in walk(WalkTask(**t), cfg):
-                buf.append(row)
-                if len(buf) >= rows_per_batch:
-                    yield pa.RecordBatch.from_pylist(buf, schema=LISTING)
-                    buf = []
+    for task in tasks:
+        for row in walk(task, cfg):
+            buf.append(row)
+            if len(buf) >= rows_per_batch:
+                yield pa.RecordBatch.from_pylist(buf, schema=LISTING)
+                buf = []
     if buf:
         yield pa.RecordBatch.from_pylist(buf, schema=LISTING)

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import reasons
 from pipeline.config import IngestConfig
-from pipeline.ingest.walk import WALK_TASK, WalkTask, classify, plan, walk_batches, walk_local
+from pipeline.ingest.walk import WalkTask, classify, plan, walk_batches, walk_local
 from schemas import LISTING
 
 CFG = IngestConfig()
@@ -54,10 +54,9 @@ def test_plan_one_task_per_top_folder_skipping_vcs_and_links(tree):
     assert all(t.recursive for t in tasks[1:])
 
 
-def test_plan_tasks_fit_the_walk_task_schema(tree):
-    batch = pa.RecordBatch.from_pylist([t._asdict() for t in plan("src", str(tree), CFG.skip_dirs)],
-                                       schema=WALK_TASK)
-    rows = list(walk_batches(iter([batch]), CFG))
+def test_walk_batches_of_planned_tasks_cover_the_tree(tree):
+    rows = list(walk_batches(plan("src", str(tree), CFG.skip_dirs), CFG, rows_per_batch=3))
+    assert len(rows) > 1
     assert all(b.schema == LISTING for b in rows)
     assert sorted(pa.Table.from_batches(rows).column("path").to_pylist()) == sorted(listing(tree))
 
