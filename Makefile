@@ -8,7 +8,7 @@ OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
 
-.PHONY: help setup run test bench dist cluster-up cluster-down submit java-check clean
+.PHONY: help setup run test bench dist cluster-up cluster-down submit java-check clean lint
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -55,3 +55,6 @@ submit: dist
 
 clean:
 	rm -rf out dist .pytest_cache build *.egg-info
+
+lint: setup
+	$(BIN)/ruff check pipeline schemas tests bench scripts

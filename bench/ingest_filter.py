@@ -1,7 +1,8 @@
 """Ingest + filter throughput on Spark local[2] vs the same rules in plain 2-process Python, over a real corpus.
 
 Prints MB/s and files/s of both (median of --repeats runs, alternating) and the ratio Spark / plain.
-The JVM is started, and each path runs --warmup times untimed (JIT, page cache), before timing. Corpus: `PROFILE=small PARTS=code bash ../shared/corpus/make_corpus.sh`.
+The JVM is started, and each path runs --warmup times untimed (JIT, page cache), before timing.
+Corpus: `PROFILE=small PARTS=code bash ../shared/corpus/make_corpus.sh`.
 """
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ class IngestConfig:
                                       "empty = all", choices=LANGUAGES)
     repo_from: str = option("source", "repo column for folder inputs: the source name, or each top folder",
                             choices=("source", "top_dir"))
-    partition_bytes: int = option(64 * MiB, "target bytes of listed files per read task (at least 2 tasks per core)", min=MiB)
+    partition_bytes: int = option(64 * MiB, "target bytes of listed files per read task (at least 2 tasks per "
+                                                      "core)", min=MiB)
     dataset: DatasetFields = field(default_factory=DatasetFields)
 
 

@@ -84,7 +84,8 @@ def _allowed(value, choices) -> str:
         return f"must be one of {list(choices)}"
     by_lower = {str(c).lower(): c for c in choices}
     close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=1)
-    return f"not one of the {len(choices)} allowed values" + (f" (did you mean {by_lower[close[0]]!r}?)" if close else "")
+    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    return f"not one of the {len(choices)} allowed values{hint}"
 
 
 def _check_bounds(obj, prefix: str) -> None:

@@ -11,6 +11,7 @@ from typing import Iterator
 from pipeline import reasons
 from pipeline.config import IngestConfig
 from pipeline.ingest import language as lang
+from pipeline.ingest.admit import before_read, printable_name
 from pipeline.ingest.fsio import open_input
 from pipeline.ingest.records import RawRecord
 
@@ -88,35 +89,18 @@ class _StrictTarInfo(tarfile.TarInfo):
                                     f"{e or 'end of data'}") from None
 
 
-def _printable(name: str) -> str:
-    """A member name that an Arrow string column can hold (names that are not UTF-8 arrive surrogate-escaped)."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def _precheck(source: str, repo: str, name: str, size: int, cfg: IngestConfig) -> RawRecord | None:
     """A reject for a member that must not be read (unsafe path, unknown language, too large), else None."""
     why = unsafe_member(name)
     if why:
         return RawRecord(source, repo, name, None, size, reject_reason=reasons.UNSAFE_ARCHIVE_PATH, reject_detail=why)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return RawRecord(source, repo, name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"),
-                         None, size, reject_reason=reasons.UNDECODABLE_PATH, reject_detail="member name is not UTF-8")
-    language = lang.from_path(name)
-    if language is None and not lang.needs_shebang(name):
-        return RawRecord(source, repo, name, None, size, reject_reason=reasons.UNKNOWN_LANGUAGE,
-                         reject_detail=f"no language known for extension '{name.rsplit('.', 1)[-1]}'")
-    if cfg.languages and language is not None and language not in cfg.languages:
-        return RawRecord(source, repo, name, None, size, language, reasons.LANGUAGE_NOT_SELECTED,
-                         f"{language} is not in ingest.languages")
-    if size > cfg.max_read_bytes:
-        return RawRecord(source, repo, name, None, size, language, reasons.TOO_LARGE_TO_READ,
-                         f"{size} bytes > ingest.max_read_bytes={cfg.max_read_bytes}")
+    printable, decodable = printable_name(name)
+    if not decodable:
+        return RawRecord(source, repo, printable, None, size, reject_reason=reasons.UNDECODABLE_PATH,
+                         reject_detail="member name is not UTF-8")
+    verdict = before_read(name, size, cfg)
+    if verdict.reason:
+        return RawRecord(source, repo, name, None, size, verdict.language, verdict.reason, verdict.detail)
     return None
 
 
@@ -134,11 +118,11 @@ def _tar_members(source: str, repo: str, uri: str, cfg: IngestConfig) -> Iterato
                 if member.isdir():
                     continue
                 if member.issym() or member.islnk():
-                    yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.SYMLINK,
+                    yield RawRecord(source, repo, printable_name(name)[0], None, reject_reason=reasons.SYMLINK,
                                     reject_detail=f"link in archive to {member.linkname!r}")
                     continue
                 if not member.isreg():
-                    yield RawRecord(source, repo, _printable(name), None, reject_reason=reasons.NOT_REGULAR_FILE,
+                    yield RawRecord(source, repo, printable_name(name)[0], None, reject_reason=reasons.NOT_REGULAR_FILE,
                                     reject_detail="device, FIFO or other special member")
                     continue
                 # skipped members are still decompressed to move past them, so they spend the budget too

@@ -7,8 +7,8 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import reasons
 from pipeline.ingest import language as lang
+from pipeline.ingest.admit import Verdict, check_language
 from pipeline.ingest.decode import Decoded, decode, finish_text
 from pipeline.metrics import text_metrics
 from schemas import FILES, with_reject_columns
@@ -33,22 +33,13 @@ def stable_id(source: str, repo: str | None, path: str, content_sha256: str | No
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
-def _language(rec: RawRecord, allowed: frozenset[str]) -> tuple[str | None, str | None, str | None]:
-    """(language, reason, detail) for a record, using its shebang when its name says nothing."""
+def _language(rec: RawRecord, allowed: frozenset[str]) -> Verdict:
+    """The record's language, from its `#!` line when its name says nothing, checked against the allow-list."""
     found = rec.language or lang.from_path(rec.path)
     if found is None and rec.data is not None:
         head = rec.data[:256] if isinstance(rec.data, bytes) else rec.data[:256].encode("utf-8", "replace")
         found = lang.from_shebang(head)
-    if found is None:
-        return None, reasons.UNKNOWN_LANGUAGE, f"no language known for {_name_hint(rec.path)}"
-    if allowed and found not in allowed:
-        return found, reasons.LANGUAGE_NOT_SELECTED, f"{found} is not in ingest.languages"
-    return found, None, None
-
-
-def _name_hint(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return f"extension '{name.rsplit('.', 1)[-1]}'" if "." in name.lstrip(".") else f"name '{name}'"
+    return check_language(found, rec.path, allowed)
 
 
 def to_files_batch(records: list[RawRecord], languages: frozenset[str] = frozenset()) -> pa.RecordBatch:

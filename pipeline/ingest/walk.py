@@ -9,10 +9,11 @@ import pyarrow as pa
 
 from pipeline import reasons
 from pipeline.config import IngestConfig
-from pipeline.ingest import language as lang
+from pipeline.ingest.admit import before_read, printable_name
 from pipeline.ingest.archives import is_archive
 from pipeline.ingest.fsio import arrow_fs, is_local, local_path
 from schemas import LISTING
+
 
 class WalkTask(NamedTuple):
     source: str
@@ -37,19 +38,10 @@ def plan(source: str, root: str, skip_dirs: list[str]) -> list[WalkTask]:
     return tasks
 
 
-def _safe_name(rel: str) -> tuple[str, bool]:
-    """(printable path, decodable?): names that are not valid UTF-8 arrive with surrogate escapes."""
-    try:
-        rel.encode("utf-8")
-        return rel, True
-    except UnicodeEncodeError:
-        return os.fsencode(rel).decode("utf-8", "backslashreplace"), False
-
-
 def classify(source: str, repo: str | None, rel: str, uri: str | None, size: int | None, kind: str,
              cfg: IngestConfig, detail: str | None = None) -> dict:
     """One listing row: decide everything that needs no reading (links, names, languages, sizes)."""
-    rel, decodable = _safe_name(rel)
+    rel, decodable = printable_name(rel)
     row = {"source": source, "repo": repo, "path": rel, "uri": uri, "size_bytes": size, "kind": kind,
            "language": None, "reject_reason": None, "reject_detail": detail}
     if not decodable:
@@ -59,16 +51,8 @@ def classify(source: str, repo: str | None, rel: str, uri: str | None, size: int
     elif cfg.expand_archives and is_archive(rel):
         row["kind"] = "archive"
     else:
-        row["language"] = lang.from_path(rel)
-        if row["language"] is None and not lang.needs_shebang(rel):
-            row.update(reject_reason=reasons.UNKNOWN_LANGUAGE,
-                       reject_detail=f"no language known for extension '{rel.rsplit('.', 1)[-1]}'")
-        elif cfg.languages and row["language"] is not None and row["language"] not in cfg.languages:
-            row.update(reject_reason=reasons.LANGUAGE_NOT_SELECTED,
-                       reject_detail=f"{row['language']} is not in ingest.languages")
-        elif size is not None and size > cfg.max_read_bytes:
-            row.update(reject_reason=reasons.TOO_LARGE_TO_READ,
-                       reject_detail=f"{size} bytes > ingest.max_read_bytes={cfg.max_read_bytes}")
+        verdict = before_read(rel, size, cfg)
+        row.update(language=verdict.language, reject_reason=verdict.reason, reject_detail=verdict.detail)
     if row["reject_reason"] is not None:
         row["uri"] = None
     return row
@@ -106,7 +90,7 @@ def walk_local(task: WalkTask, cfg: IngestConfig) -> Iterator[dict]:
                 except OSError:
                     target = "?"
                 yield classify(task.source, _repo(task, rel, cfg), rel, None, None, reasons.SYMLINK, cfg,
-                               f"symbolic link to {_safe_name(target)[0]}")
+                               f"symbolic link to {printable_name(target)[0]}")
             elif stat.S_ISDIR(st.st_mode):
                 if task.recursive and entry.name not in cfg.skip_dirs:
                     pending.append(rel)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipeline.cli import build_config, _parser, main
+from pipeline.cli import _parser, build_config, main
 from pipeline.default_corpus import default_inputs
 
 

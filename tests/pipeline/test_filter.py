@@ -28,7 +28,8 @@ GOOD = "def add(a, b):\n    return a + b\n"
 @pytest.mark.parametrize("text, reason, detail", [
     ("value = 1\n" * 100_001, reasons.FILE_TOO_LARGE, "size_bytes=1000010 > filter.max_file_bytes=1000000"),
     ("value = 1\n" * 10_001, reasons.TOO_MANY_LINES, "n_lines=10001 > filter.max_lines=10000"),
-    (("name = '" + "a" * 120 + "'\n") * 5, reasons.AVG_LINE_TOO_LONG, "avg_line_len=129 > filter.max_avg_line_len=100.0"),
+    (("name = '" + "a" * 120 + "'\n") * 5, reasons.AVG_LINE_TOO_LONG,
+     "avg_line_len=129 > filter.max_avg_line_len=100.0"),
     ("a = 1\n" * 300 + "b = '" + "x" * 1200 + "'\n", reasons.MAX_LINE_TOO_LONG,
      "max_line_len=1206 > filter.max_line_len=1000"),
     ("# ---- ;;;; ---- ||||\n" * 4, reasons.LOW_ALNUM_FRACTION, "alnum_frac=0 < filter.min_alnum_frac=0.4"),

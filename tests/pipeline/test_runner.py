@@ -38,9 +38,9 @@ def mixed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mixed_run(spark, mixed, tmp_path_factory):
-    from tests.conftest import TEST_SPARK
     from pipeline import typed_config
     from pipeline.config import PipelineConfig
+    from tests.conftest import TEST_SPARK
 
     root, _ = mixed
     out = tmp_path_factory.mktemp("mixed_run") / "run"

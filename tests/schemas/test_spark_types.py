@@ -39,9 +39,9 @@ def test_reject_columns_are_added_once():
 @pytest.mark.spark
 def test_map_in_arrow_round_trip(spark):
     """Guards against the pyspark-client clobber, which breaks every mapInArrow from a plain-Python session."""
-    import pyspark
-
     from importlib.metadata import version
+
+    import pyspark
 
     assert pyspark.__version__ == version("pyspark")
     df = spark.createDataFrame([(i, f"f{i}.py") for i in range(100)], "n long, path string").repartition(2)

@@ -91,8 +91,8 @@ def test_vanished_file_is_a_read_error(tmp_path):
 
 
 def test_archive_row_expands_to_members(tmp_path):
-    import tarfile
     import io
+    import tarfile
 
     with tarfile.open(tmp_path / "p.tar.gz", "w:gz") as tar:
         for name in ("a.py", "b.py"):

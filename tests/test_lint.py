@@ -1,0 +1,13 @@
+"""The code passes ruff (pyflakes errors, pycodestyle, import order) as configured in ruff.toml."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_is_clean():
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run([str(ruff), "check", "pipeline", "schemas", "tests", "bench", "scripts"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
