@@ -8,7 +8,7 @@ import sys
 from pipeline import typed_config
 from pipeline.config import STAGES, PipelineConfig
 
-COMMANDS = {"run": None, "ingest": ["ingest"], "filter": ["filter"]}
+COMMANDS = {"run": None, "ingest": ["ingest"], "filter": ["filter"], "quality": ["quality"], "sft": ["sft"]}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,8 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         s = sub.add_parser(name, help=f"run {'the pipeline' if name == 'run' else 'the ' + name + ' stage'}")
         s.add_argument("--input", action="append", default=[], metavar="PATH",
-                       help="folder, archive, JSONL/Parquet dataset, or (filter) a files table; repeatable; "
-                            "'name=path' names the source. Default for run/ingest: the embedded corpus")
+                       help="folder, archive, JSONL/Parquet dataset, or (filter/quality/sft) a files table; "
+                            "repeatable; 'name=path' names the source. Default for run/ingest: the embedded corpus")
         s.add_argument("--output", help="run folder (default: run.output, else ./out/run)")
         s.add_argument("--config", help="YAML config file")
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")

@@ -4,10 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.ingest.language import LANGUAGES
+from pipeline.quality.score import ASPECTS, DEFAULT_WEIGHTS
+from pipeline.quality.specs import SPECS
 from pipeline.typed_config import option
 
 MiB = 1 << 20
-STAGES = ("ingest", "filter")
+STAGES = ("ingest", "filter", "quality", "sft")
+SFT_TASKS = ("annotate", "generate", "explain")
 VCS_DIRS = [".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".jj"]
 
 
@@ -70,8 +73,38 @@ class FilterConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    min_score: float = option(0.6, "reject files whose composite quality score is lower", min=0.0, max=1.0)
+    max_error_ratio: float = option(0.0, "reject files with a larger share of syntax-error nodes (0: any error)",
+                                    min=0.0, max=1.0)
+    error_ratio_by_language: dict[str, float] = option(
+        {"C": 0.02, "C++": 0.02}, "per-language max_error_ratio: tree-sitter cannot expand preprocessor macros, so "
+                                  "valid macro-heavy C/C++ shows a few error nodes", choices=tuple(SPECS))
+    parse_budget_ms: float = option(2000.0, "parse time allowed per file before it is rejected", min=1.0)
+    max_parse_bytes: int = option(2_000_000, "files larger than this are not parsed (rejected)", min=1)
+    weights: dict[str, float] = option(DEFAULT_WEIGHTS, "weight of each aspect in the composite score "
+                                                        "(see pipeline/quality/score.py)", choices=ASPECTS)
+
+
+@dataclass(frozen=True)
+class SftConfig:
+    languages: list[str] = option([], "languages to extract pairs from; empty = all with a grammar",
+                                  choices=tuple(SPECS))
+    min_code_lines: int = option(3, "drop pairs whose code has fewer lines (seed rule)", min=1)
+    min_effective_line_frac: float = option(0.6, "drop pairs whose code is under this share of non-blank, "
+                                                 "non-comment lines (seed rule)", min=0.0, max=1.0)
+    max_comment_chars: int = option(512, "drop pairs whose comment is longer (seed rule)", min=1)
+    tasks: list[str] = option(list(SFT_TASKS), "ChatML tasks rendered per kept pair: annotate (code->comment), "
+                                               "generate (comment->code), explain (code->explanation)",
+                              choices=SFT_TASKS)
+    zh_share: float = option(0.5, "share of conversations prompted in Chinese (chosen by hash)", min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     run: RunConfig = field(default_factory=RunConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    sft: SftConfig = field(default_factory=SftConfig)

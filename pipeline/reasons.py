@@ -30,4 +30,19 @@ AVG_LINE_TOO_LONG = "avg_line_too_long"
 MAX_LINE_TOO_LONG = "max_line_too_long"
 LOW_ALNUM_FRACTION = "low_alnum_fraction"
 
+# quality: the paper's second-level filter
+SYNTAX_ERROR = "syntax_error"
+LOW_QUALITY = "low_quality"
+PARSE_BUDGET_EXCEEDED = "parse_budget_exceeded"
+
+# sft: code-comment pairs
+SFT_GENERATED_COMMENT = "sft_generated_comment"
+SFT_TODO_ONLY = "sft_todo_only_comment"
+SFT_TAGS_ONLY = "sft_tags_only_comment"
+SFT_EMPTY_COMMENT = "sft_empty_comment"
+SFT_ACCESSOR = "sft_getter_setter"
+SFT_CODE_TOO_SHORT = "sft_code_too_short"
+SFT_LOW_EFFECTIVE_LINES = "sft_low_effective_lines"
+SFT_COMMENT_TOO_LONG = "sft_comment_too_long"
+
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

@@ -11,6 +11,9 @@ def stage_table(summary: dict) -> str:
                      f"{s['mb_in']:>10.1f} {s['mb_kept']:>10.1f} {s['seconds']:>8.1f}")
         for reason, n in s["rejected_by_reason"].items():
             lines.append(f"{'':<10}   rejected: {reason:<30} {n:>10,}")
+        for column, counts in s.get("kept_by", {}).items():
+            for value, n in counts.items():
+                lines.append(f"{'':<10}   kept:     {column + '=' + value:<30} {n:>10,}")
     return "\n".join(lines)
 
 
@@ -18,6 +21,9 @@ def where_outputs_are(summary: dict) -> str:
     return "\n".join([
         f"run folder:     {summary['output']}",
         f"kept files:     {summary['final_table']}",
+        *[f"{s['name'] + ' ' + name + ':':<16}{uri}"
+          for s in summary["stages"] for name, uri in s["extra_tables"].items()],
+        *[f"{s['name'] + ' kept:':<16}{s['kept_table']}" for s in summary["stages"] if s["name"] == "sft"],
         f"rejects:        {summary['rejects_table']}",
         f"run manifest:   {summary['output']}/run.json",
         f"config used:    {summary['config']}",

@@ -14,8 +14,8 @@ from pipeline.ingest.spark_ingest import ingest_frame
 from pipeline.spark import commit
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
-from pipeline.stages import SOURCE_STAGES, batch_stage, in_pipeline_order, section
-from pipeline.typed_config import ConfigError, fingerprint, to_dict, to_yaml
+from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section
+from pipeline.typed_config import ConfigError, fingerprint, fingerprint_view, to_yaml
 from schemas import STATUS_KEPT, STATUS_REJECTED
 from schemas.spark import spark_schema
 
@@ -41,6 +41,8 @@ class StageResult:
     mb_kept: float
     seconds: float
     rejected_by_reason: dict = field(default_factory=dict)
+    kept_by: dict = field(default_factory=dict)
+    extra_tables: dict = field(default_factory=dict)
 
 
 def _finished(fs: HadoopFS, stage_uri: str) -> dict | None:
@@ -72,35 +74,36 @@ class Runner:
         self.fs.delete(self.staging_root)
         self.fs.write_text(f"{self.out}/config.yaml", to_yaml(self.cfg))
         results: list[StageResult] = []
-        upstream = self._initial_upstream(names[0])
+        done: dict[str, tuple] = {}  # stage -> (kept table, fingerprint, kept rows), for the stages after it
         for name in names:
-            result = self._run_stage(name, upstream)
+            result = self._run_stage(name, self._upstream(name, names, done))
             results.append(result)
-            upstream = (result.kept_table, result.fingerprint, result.kept)
+            done[name] = (result.kept_table, result.fingerprint, result.kept)
             self._write_run_json(results, final=False)
         summary = self._write_run_json(results, final=True)
         self.fs.delete(self.staging_root)
         return summary
 
-    def _initial_upstream(self, first: str):
-        """(kept table, fingerprint, rows) feeding the first stage: none for ingest, else a table or this run's."""
-        if first in SOURCE_STAGES:
+    def _upstream(self, name: str, names: list[str], done: dict):
+        """(kept table, fingerprint, rows) feeding `name`: none for ingest; the upstream stage's output from this
+        invocation or an earlier one; or, for the first stage of the list, tables given as inputs."""
+        before = SPECS[name].upstream
+        if before is None:
             return None
-        if self.cfg.run.inputs:  # a files table given directly, e.g. `pipeline filter --input ingest/status=kept`
+        if before in done:
+            return done[before]
+        if name == names[0] and self.cfg.run.inputs:  # e.g. `pipeline filter --input ingest/status=kept`
             uris = [to_uri(i) for i in self.cfg.run.inputs]
-            df = self.spark.read.parquet(*uris)
-            return (",".join(uris), fingerprint("table", uris), df.count())
-        from pipeline.config import STAGES
-
-        before = STAGES[STAGES.index(first) - 1]
-        done = _finished(self.fs, self.stage_uri(before))
-        if done is None:
-            raise ConfigError(f"stage '{first}' reads the output of '{before}', which is not finished in "
+            return (",".join(uris), fingerprint("table", uris), self.spark.read.parquet(*uris).count())
+        finished = _finished(self.fs, self.stage_uri(before))
+        if finished is None:
+            raise ConfigError(f"stage '{name}' reads the output of '{before}', which is not finished in "
                               f"{self.out}: add '{before}' to run.stages or give --input TABLE")
-        return (commit.part_uri(self.stage_uri(before), STATUS_KEPT), done["fingerprint"], done["counts"]["kept"])
+        return (commit.part_uri(self.stage_uri(before), STATUS_KEPT), finished["fingerprint"],
+                finished["counts"]["kept"])
 
     def _fingerprint(self, name: str, upstream) -> str:
-        if name in SOURCE_STAGES:
+        if SPECS[name].upstream is None:
             inputs = [tuple(s) for s in resolve(self.cfg.run.inputs, self.cfg.ingest.format)]
             return fingerprint(name, __version__, section(name, self.cfg), inputs, self.cfg.run.keep_rejected_content)
         return fingerprint(name, __version__, section(name, self.cfg), upstream[1], self.cfg.run.keep_rejected_content)
@@ -113,14 +116,15 @@ class Runner:
             return StageResult(**{**done["result"], "status": "skipped", "seconds": 0.0})
         t0 = time.time()
         staging = f"{self.staging_root}/{name}-{uuid.uuid4().hex[:12]}"
-        df = self._frame(name, upstream)
+        df, stage = self._frame(name, upstream)
         commit.write_partitioned(df, staging, self.cfg.run.keep_rejected_content)
         self.spark.catalog.clearCache()
         self.fs.mkdirs(staging)
         if self.fs.exists(f"{staging}/{SUCCESS}"):  # a committer that ignored our setting
             self.fs.delete(f"{staging}/{SUCCESS}")
-        counts = commit.measure(self.spark, self.fs, staging)
-        rows_in = upstream[2] if upstream else counts["kept"] + counts["rejected"]
+        counts = commit.measure(self.spark, self.fs, staging, stage.tally if stage else ())
+        one_to_one = stage is not None and stage.one_row_per_input
+        rows_in = upstream[2] if one_to_one else counts["kept"] + counts["rejected"]
         if rows_in != counts["kept"] + counts["rejected"]:
             raise ReconciliationError(f"stage {name}: {rows_in} rows in, but {counts['kept']} kept + "
                                       f"{counts['rejected']} rejected were written")
@@ -128,8 +132,13 @@ class Runner:
             name=name, status="ran", path=uri, kept_table=commit.part_uri(uri, STATUS_KEPT),
             rejected_table=commit.part_uri(uri, STATUS_REJECTED), fingerprint=fp, rows_in=rows_in,
             kept=counts["kept"], rejected=counts["rejected"], mb_in=round(counts["mb_kept"] + counts["mb_rejected"], 3),
-            mb_kept=counts["mb_kept"], seconds=0.0, rejected_by_reason=counts["rejected_by_reason"])
-        self.fs.write_text(f"{staging}/config.json", json.dumps(to_dict(section(name, self.cfg)), indent=2))
+            mb_kept=counts["mb_kept"], seconds=0.0, rejected_by_reason=counts["rejected_by_reason"],
+            kept_by=counts["kept_by"])
+        kept_df = commit.read_part(self.spark, self.fs, staging, STATUS_KEPT)
+        for extra, extra_df in (stage.extra_outputs(kept_df) if stage and kept_df is not None else {}).items():
+            extra_df.write.mode("overwrite").parquet(f"{staging}/{extra}")
+            result.extra_tables[extra] = f"{uri}/{extra}"
+        self.fs.write_text(f"{staging}/config.json", json.dumps(fingerprint_view(section(name, self.cfg)), indent=2))
         # commit: the old output goes, the new one moves in, and only then does _SUCCESS appear
         if self.fs.exists(uri):
             self.fs.delete(uri)
@@ -140,12 +149,13 @@ class Runner:
         return result
 
     def _frame(self, name: str, upstream):
+        """(DataFrame of the stage's rows, the pure stage object or None for ingest)."""
         if name == "ingest":
-            return ingest_frame(self.spark, resolve(self.cfg.run.inputs, self.cfg.ingest.format), self.cfg)
+            return ingest_frame(self.spark, resolve(self.cfg.run.inputs, self.cfg.ingest.format), self.cfg), None
         stage = batch_stage(name, self.cfg)
         df = self.spark.read.parquet(*upstream[0].split(","))
         schema = stage.output_schema(_arrow_schema(df))
-        return df.mapInArrow(stage, spark_schema(schema))
+        return df.mapInArrow(stage, spark_schema(schema)), stage
 
     # -- outputs -------------------------------------------------------------------------------------------
     def _rejects_table(self, results: list[StageResult]) -> str:
@@ -180,7 +190,8 @@ class Runner:
             "config": f"{self.out}/config.yaml",
             "finished": final,
             "stages": [asdict(r) for r in results],
-            "final_table": results[-1].kept_table,
+            "final_table": [r for r in results if SPECS[r.name].main][-1].kept_table if any(
+                SPECS[r.name].main for r in results) else None,
             "rejects_table": self._rejects_table(results) if final else None,
         }
         self.fs.write_text(f"{self.out}/run.json", json.dumps(summary, indent=2))

@@ -13,6 +13,8 @@ class BatchStage:
     """Base class: subclasses set `name` and implement `apply`; Spark and tests call the same `apply`."""
 
     name: str = ""
+    tally: tuple[str, ...] = ()  # columns whose values are counted among kept rows in the run report
+    one_row_per_input: bool = True  # every input row leaves as kept or rejected (reconciled against the input)
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         """What `apply` returns for a batch of `input_schema`: by default the same columns plus the reject pair."""
@@ -20,6 +22,10 @@ class BatchStage:
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         raise NotImplementedError
+
+    def extra_outputs(self, kept_df) -> dict:
+        """Tables derived from this stage's kept rows, written beside them ({name: DataFrame}); none by default."""
+        return {}
 
     def __call__(self, batches):
         """mapInArrow body: `df.mapInArrow(stage, schema)`."""

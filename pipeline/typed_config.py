@@ -94,12 +94,12 @@ def _check_bounds(obj, prefix: str) -> None:
         if dataclasses.is_dataclass(value):
             _check_bounds(value, key + ".")
             continue
-        values = value if isinstance(value, list) else [value]
+        values = list(value) if isinstance(value, (list, dict)) else [value]  # a mapping is checked by its keys
         if meta.get("choices") is not None:
             for v in values:
                 if v not in meta["choices"]:
                     raise ConfigError(f"config key '{key}' got {v!r}: {_allowed(v, meta['choices'])}")
-        for v in values:
+        for v in (list(value.values()) if isinstance(value, dict) else values):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if meta.get("min") is not None and v < meta["min"]:
                     raise ConfigError(f"config key '{key}' must be >= {meta['min']}, got {v!r}")
@@ -171,9 +171,18 @@ def to_yaml(cfg) -> str:
     return yaml.safe_dump(to_dict(cfg), sort_keys=False)
 
 
+def fingerprint_view(part: Any) -> Any:
+    """`part` as plain JSON-able data (dataclasses become dicts, also inside dicts)."""
+    if dataclasses.is_dataclass(part):
+        return to_dict(part)
+    if isinstance(part, dict):
+        return {k: fingerprint_view(v) for k, v in part.items()}
+    return part
+
+
 def fingerprint(*parts: Any) -> str:
-    """sha256 of the canonical JSON of `parts` (dataclasses as dicts): what a rerun compares to skip work."""
-    norm = [to_dict(p) if dataclasses.is_dataclass(p) else p for p in parts]
+    """sha256 of the canonical JSON of `parts`: what a rerun compares to skip work."""
+    norm = [fingerprint_view(p) for p in parts]
     return hashlib.sha256(json.dumps(norm, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -2,8 +2,11 @@
 from schemas.tables import (
     FILES,
     LISTING,
+    QUALITY_COLUMNS,
     REJECT_COLUMNS,
     REJECTS,
+    SFT_CHATML,
+    SFT_PAIRS,
     STATUS_COLUMN,
     STATUS_KEPT,
     STATUS_REJECTED,
@@ -13,7 +16,10 @@ from schemas.tables import (
 __all__ = [
     "FILES",
     "LISTING",
+    "QUALITY_COLUMNS",
     "REJECTS",
+    "SFT_CHATML",
+    "SFT_PAIRS",
     "REJECT_COLUMNS",
     "STATUS_COLUMN",
     "STATUS_KEPT",

@@ -23,6 +23,63 @@ FILES = pa.schema(
     ]
 )
 
+# Added by the quality stage. Null metrics on rows of languages it does not parse (quality_scored = false).
+QUALITY_COLUMNS = pa.schema(
+    [
+        pa.field("quality_scored", pa.bool_(), metadata={"doc": "false: language without a grammar, passed through"}),
+        pa.field("quality_grammar", pa.string(), metadata={"doc": "tree-sitter grammar that parsed the file"}),
+        pa.field("syntax_ok", pa.bool_()),
+        pa.field("error_ratio", pa.float32(), metadata={"doc": "share of nodes in ERROR subtrees or MISSING"}),
+        pa.field("n_functions", pa.int32()),
+        pa.field("fn_mean_lines", pa.float32()),
+        pa.field("cc_mean", pa.float32(), metadata={"doc": "mean cyclomatic complexity per function"}),
+        pa.field("cc_max", pa.int32()),
+        pa.field("max_nesting", pa.int32(), metadata={"doc": "deepest nesting of control structures"}),
+        pa.field("comment_ratio", pa.float32(), metadata={"doc": "non-blank lines holding a comment or docstring"}),
+        pa.field("redundancy", pa.float32(), metadata={"doc": "share of substantial lines repeating an earlier one"}),
+        pa.field("naming_consistency", pa.float32(), metadata={"doc": "function names following the convention"}),
+        pa.field("n_imports", pa.int32()),
+        pa.field("n_calls", pa.int32()),
+        pa.field("external_call_frac", pa.float32(), metadata={"doc": "calls to names the file does not define"}),
+        pa.field("ident_mean_len", pa.float32()),
+        pa.field("quality_score", pa.float32(), metadata={"doc": "composite in [0, 1], see pipeline/quality/score.py"}),
+    ]
+)
+
+# One row per documented function the sft stage found: the pair, and its reject reason when the rules drop it.
+SFT_PAIRS = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False, metadata={"doc": "blake2b-128 of file id, line and name"}),
+        pa.field("file_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("repo", pa.string()),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("language", pa.string()),
+        pa.field("function_name", pa.string()),
+        pa.field("start_line", pa.int32()),
+        pa.field("end_line", pa.int32()),
+        pa.field("n_lines", pa.int32(), metadata={"doc": "lines of code in the pair"}),
+        pa.field("effective_line_frac", pa.float32(), metadata={"doc": "lines neither blank nor comment"}),
+        pa.field("comment_style", pa.string(), metadata={"doc": "docstring, block_doc, line_doc or above"}),
+        pa.field("comment", pa.string(), metadata={"doc": "documentation, comment markers stripped"}),
+        pa.field("code", pa.string(), metadata={"doc": "the function (a Python docstring removed)"}),
+        pa.field("size_bytes", pa.int64(), metadata={"doc": "bytes of code and comment"}),
+    ]
+)
+
+# ChatML conversations rendered from kept pairs: one per pair and task.
+SFT_CHATML = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("pair_id", pa.string(), nullable=False),
+        pa.field("task", pa.string(), metadata={"doc": "annotate (code->comment), generate, explain"}),
+        pa.field("prompt_language", pa.string(), metadata={"doc": "en or zh"}),
+        pa.field("template", pa.int32()),
+        pa.field("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+        pa.field("text", pa.string(), metadata={"doc": "<|im_start|>role\\n...<|im_end|> per turn"}),
+    ]
+)
+
 # Added by every stage; null on kept rows. A stage's output is FILES (plus its own columns) plus these.
 REJECT_COLUMNS = pa.schema(
     [

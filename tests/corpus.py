@@ -13,6 +13,42 @@ C = b"#include <stdio.h>\n\nint main(void) {\n    printf(\"hello\\n\");\n    ret
 JS = b"export function greet(name) {\n  return `hello ${name}`;\n}\n"
 
 
+def low_quality_python() -> bytes:
+    """One 170-line function, nested 9 deep, 60 branches, no comments, repeated lines, a mixed-style name."""
+    lines = ["def Do_Stuff_Now(counter_value):"]
+    for depth in range(9):
+        lines.append("\t" * (depth + 1) + f"if counter_value > {depth}:")
+    body = "\t" * 10
+    for i in range(60):
+        lines.append(body + f"if counter_value == {i} or counter_value == {i + 100}:")
+        lines.append(body + "\tcounter_value = counter_value + 1")
+    lines += [body + "counter_value = counter_value * 2 + 1"] * 40
+    lines.append(body + "return counter_value")
+    return ("\n".join(lines) + "\n").encode()
+
+
+DOCUMENTED = b'''"""Geometry helpers."""
+
+
+def area(width, height):
+    """Return the area of a width x height rectangle."""
+    result = width * height
+    return result
+
+
+def getWidth(self):
+    """Get the width."""
+    return self.width
+
+
+def todo():
+    """TODO: write"""
+    value = 1
+    value += 1
+    return value
+'''
+
+
 def _tar_gz(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -63,6 +99,10 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
     put("src/minified.js", b"x=1;\n" * 400 + b"var s='" + b"z" * 1500 + b"';\n", R.MAX_LINE_TOO_LONG)
     put("src/symbols.py", b"# ----- ;;; ----- !!!! ----- ****\n" * 10, R.LOW_ALNUM_FRACTION)
     put("assets/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64), R.UNKNOWN_LANGUAGE)
+    put("src/broken.py", b"def broken(:\n    return value_of_it\n", R.SYNTAX_ERROR)
+    put("src/tangled.py", low_quality_python(), R.LOW_QUALITY)
+    put("src/geometry.py", DOCUMENTED, "kept")
+    put("docs/guide.md", b"# Guide\n\nInstall the package and run the tool.\n", "kept")
     put(".git/HEAD", b"ref: refs/heads/main\n", "")  # never listed
     put("pkg.tar.gz", _tar_gz({"pkg/ok.py": PY, "../evil.py": PY, "/abs/evil.py": PY}), "")
     expect.update({"pkg/ok.py": "kept", "../evil.py": R.UNSAFE_ARCHIVE_PATH, "/abs/evil.py": R.UNSAFE_ARCHIVE_PATH})

@@ -28,11 +28,12 @@ def read_part(spark, fs, stage_uri: str, status: str):
     return spark.read.parquet(uri) if fs.exists(uri) else None
 
 
-def measure(spark, fs, stage_uri: str) -> dict:
-    """Rows and MB kept and rejected, and rejected rows by reason, from the written Parquet (not from memory)."""
+def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = ()) -> dict:
+    """Rows and MB kept and rejected, rejected rows by reason, and kept rows by each `tally` column's value,
+    all from the written Parquet (not from memory)."""
     from pyspark.sql import functions as F
 
-    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {}}
+    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {}, "kept_by": {}}
     parts = [p for p in (read_part(spark, fs, stage_uri, s) for s in (STATUS_KEPT, STATUS_REJECTED)) if p is not None]
     if not parts:
         return out
@@ -50,6 +51,10 @@ def measure(spark, fs, stage_uri: str) -> dict:
             out["mb_rejected"] += mb
     out["mb_rejected"] = round(out["mb_rejected"], 3)
     out["rejected_by_reason"] = dict(sorted(out["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])))
+    kept = read_part(spark, fs, stage_uri, STATUS_KEPT)
+    for column in tally if kept is not None else ():
+        counts = kept.groupBy(column).count().collect()
+        out["kept_by"][column] = {str(r[column]).lower(): int(r["count"]) for r in sorted(counts, key=str)}
     return out
 
 

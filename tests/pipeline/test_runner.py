@@ -20,6 +20,7 @@ from tests.corpus import write_mixed_corpus
 pytestmark = pytest.mark.spark
 FILTER_REASONS = {reasons.FILE_TOO_LARGE, reasons.TOO_MANY_LINES, reasons.AVG_LINE_TOO_LONG,
                   reasons.MAX_LINE_TOO_LONG, reasons.LOW_ALNUM_FRACTION}
+ALL_STAGES = ["ingest", "filter", "quality", "sft"]
 
 
 def _table(uri: str):
@@ -54,34 +55,54 @@ def test_every_hostile_file_ends_in_its_reason(mixed, mixed_run):
     _, summary = mixed_run
     ingest = _stage(summary, "ingest")
     got: dict[str, str] = {}
-    for row in _table(ingest["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
-        got[row["path"]] = row["reject_reason"]
-    filt = _stage(summary, "filter")
-    for row in _table(filt["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
-        got[row["path"]] = row["reject_reason"]
-    for path in _table(filt["kept_table"]).column("path").to_pylist():
+    for name in ("ingest", "filter", "quality"):
+        for row in _table(_stage(summary, name)["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
+            got[row["path"]] = row["reject_reason"]
+    quality = _table(_stage(summary, "quality")["kept_table"])
+    for path in quality.column("path").to_pylist():
         got[path] = "kept"
     assert got == expect
+    scored = dict(zip(quality.column("path").to_pylist(), quality.column("quality_scored").to_pylist()))
+    assert scored["docs/guide.md"] is False and scored["src/add.py"] is True  # Markdown passes through unscored
+    assert ingest["kept_by"] == {} and _stage(summary, "quality")["kept_by"]["quality_scored"]["false"] >= 1
 
 
 def test_rows_reconcile_and_nothing_is_lost(mixed, mixed_run):
     _, expect = mixed
     _, summary = mixed_run
-    ingest, filt = _stage(summary, "ingest"), _stage(summary, "filter")
+    ingest, filt, quality, sft = (_stage(summary, n) for n in ALL_STAGES)
     assert ingest["rows_in"] == len(expect) == ingest["kept"] + ingest["rejected"]
     assert filt["rows_in"] == ingest["kept"] == filt["kept"] + filt["rejected"]
+    assert quality["rows_in"] == filt["kept"] == quality["kept"] + quality["rejected"]
+    assert sft["rows_in"] == sft["kept"] + sft["rejected"] > 0
     assert set(filt["rejected_by_reason"]) == FILTER_REASONS
     rejects = _table(summary["rejects_table"])
-    assert rejects.num_rows == ingest["rejected"] + filt["rejected"]
-    assert sorted(set(rejects.column("stage").to_pylist())) == ["filter", "ingest"]
+    assert rejects.num_rows == sum(s["rejected"] for s in summary["stages"])
+    assert sorted(set(rejects.column("stage").to_pylist())) == sorted(ALL_STAGES)
     assert rejects.schema.names == ["id", "source", "path", "stage", "reason", "detail"]
+
+
+def test_sft_pairs_and_chatml_from_the_documented_file(mixed_run):
+    _, summary = mixed_run
+    sft = _stage(summary, "sft")
+    pairs = {r["function_name"]: r for r in _table(sft["path"] + "/status=kept").to_pylist()
+             + _table(sft["path"] + "/status=rejected").to_pylist() if r["path"] == "src/geometry.py"}
+    assert pairs["area"]["reject_reason"] is None and pairs["area"]["comment"] == "Return the area of a width x " \
+                                                                                 "height rectangle."
+    assert pairs["getWidth"]["reject_reason"] == reasons.SFT_ACCESSOR
+    assert pairs["todo"]["reject_reason"] == reasons.SFT_TODO_ONLY
+    chat = _table(sft["extra_tables"]["chatml"])
+    area = [r for r in chat.to_pylist() if r["pair_id"] == pairs["area"]["id"]]
+    assert sorted(r["task"] for r in area) == ["annotate", "explain", "generate"]
+    assert all([m["role"] for m in r["messages"]] == ["system", "human", "bot"] for r in area)
+    assert summary["final_table"].endswith("/quality/status=kept")
 
 
 def test_run_json_names_every_table(mixed_run):
     cfg, summary = mixed_run
     on_disk = json.loads((Path(cfg.run.output) / "run.json").read_text())
     assert on_disk == summary and on_disk["finished"] is True
-    assert on_disk["final_table"].endswith("/filter/status=kept")
+    assert on_disk["final_table"].endswith("/quality/status=kept")
     for stage in on_disk["stages"]:
         assert Path(stage["kept_table"].replace("file://", "")).is_dir()
         assert (Path(stage["path"].replace("file://", "")) / "_SUCCESS").exists()
@@ -91,12 +112,12 @@ def test_run_json_names_every_table(mixed_run):
 def test_rerun_skips_and_rethreshold_reruns_only_filter(spark, mixed_run, make_cfg, mixed):
     cfg, first = mixed_run
     again = run(cfg, spark)
-    assert [s["status"] for s in again["stages"]] == ["skipped", "skipped"]
+    assert [s["status"] for s in again["stages"]] == ["skipped"] * 4
     assert [s["kept"] for s in again["stages"]] == [s["kept"] for s in first["stages"]]
     import dataclasses
     looser = dataclasses.replace(cfg, filter=dataclasses.replace(cfg.filter, max_lines=20_000))
     third = run(looser, spark)
-    assert [s["status"] for s in third["stages"]] == ["skipped", "ran"]
+    assert [s["status"] for s in third["stages"]] == ["skipped", "ran", "ran", "ran"]
     assert reasons.TOO_MANY_LINES not in _stage(third, "filter")["rejected_by_reason"]
     assert _stage(third, "filter")["kept"] == _stage(first, "filter")["kept"] + 1
 
@@ -144,8 +165,8 @@ def test_a_stage_that_loses_rows_fails_reconciliation(spark, mixed_run, make_cfg
         def apply(self, batch):
             return super().apply(batch).slice(1)
     monkeypatch.setattr(runner, "batch_stage", lambda name, c: Lossy(c.filter))
-    lossy = make_cfg(cfg.run.inputs, "filter.max_lines=123")
     run(make_cfg(cfg.run.inputs, "run.stages=ingest"), spark)
+    lossy = make_cfg(cfg.run.inputs, "filter.max_lines=123", "run.stages=ingest,filter")
     with pytest.raises(ReconciliationError, match="rows in"):
         run(lossy, spark)
     assert not (Path(lossy.run.output) / "filter" / "_SUCCESS").exists()

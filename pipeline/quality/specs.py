@@ -1,0 +1,158 @@
+"""Per-language tree-sitter node types: what counts as a function, a decision, nesting, a comment, an import, a call."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+SNAKE, CAMEL, PASCAL = "snake_case", "camelCase", "PascalCase"
+
+
+@dataclass(frozen=True)
+class Spec:
+    grammar: str                 # name in tree-sitter-language-pack
+    functions: tuple[str, ...]   # nodes whose body is one function (cyclomatic complexity is per function)
+    decisions: tuple[str, ...]   # branch points; quoted entries are anonymous tokens such as "&&"
+    nesting: tuple[str, ...]     # control structures whose nesting depth is measured
+    comments: tuple[str, ...]
+    imports: tuple[str, ...]
+    calls: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    naming: tuple[str, ...]      # conventions a function name may follow in this language
+    doc: str                     # how documentation attaches: docstring | block_doc | line_doc | above
+    doc_prefix: str = ""         # for line_doc: the marker of a documentation line (`///`)
+    extra_queries: tuple[str, ...] = field(default=())  # raw patterns (e.g. Python docstrings as @comment)
+
+
+C_DECISIONS = ("if_statement", "for_statement", "while_statement", "do_statement", "case_statement",
+               "conditional_expression", '"&&"', '"||"')
+C_NESTING = ("if_statement", "for_statement", "while_statement", "do_statement", "switch_statement")
+
+SPECS: dict[str, Spec] = {
+    "Python": Spec(
+        "python", ("function_definition",),
+        ("if_statement", "elif_clause", "for_statement", "while_statement", "except_clause", "conditional_expression",
+         "for_in_clause", "if_clause", "case_clause", '"and"', '"or"'),
+        ("if_statement", "for_statement", "while_statement", "try_statement", "with_statement", "match_statement"),
+        ("comment",), ("import_statement", "import_from_statement", "future_import_statement"), ("call",),
+        ("identifier",), (SNAKE,), "docstring",
+        extra_queries=(
+            "(module . (string) @comment)",
+            "(function_definition body: (block . (string) @comment))",
+            "(class_definition body: (block . (string) @comment))",
+        )),
+    "Java": Spec(
+        "java", ("method_declaration", "constructor_declaration", "compact_constructor_declaration"),
+        ("if_statement", "for_statement", "enhanced_for_statement", "while_statement", "do_statement", "catch_clause",
+         "ternary_expression", "switch_label", '"&&"', '"||"'),
+        ("if_statement", "for_statement", "enhanced_for_statement", "while_statement", "do_statement",
+         "switch_expression", "try_statement", "try_with_resources_statement"),
+        ("line_comment", "block_comment"), ("import_declaration",), ("method_invocation", "object_creation_expression"),
+        ("identifier",), (CAMEL,), "block_doc"),
+    "C": Spec(
+        "c", ("function_definition",), C_DECISIONS, C_NESTING, ("comment",), ("preproc_include",),
+        ("call_expression",), ("identifier", "field_identifier"), (SNAKE, CAMEL, PASCAL), "above"),
+    "C++": Spec(
+        "cpp", ("function_definition", "lambda_expression"),
+        C_DECISIONS + ("for_range_loop", "catch_clause"), C_NESTING + ("for_range_loop", "try_statement"),
+        ("comment",), ("preproc_include", "using_declaration"), ("call_expression",),
+        ("identifier", "field_identifier"), (SNAKE, CAMEL, PASCAL), "above"),
+    "C#": Spec(
+        "csharp", ("method_declaration", "constructor_declaration", "local_function_statement", "operator_declaration",
+                   "accessor_declaration"),
+        ("if_statement", "for_statement", "foreach_statement", "while_statement", "do_statement", "catch_clause",
+         "conditional_expression", "switch_section", "switch_expression_arm", '"&&"', '"||"', '"??"'),
+        ("if_statement", "for_statement", "foreach_statement", "while_statement", "do_statement", "switch_statement",
+         "try_statement", "using_statement"),
+        ("comment",), ("using_directive",), ("invocation_expression", "object_creation_expression"), ("identifier",),
+        (PASCAL,), "line_doc", "///"),
+    "Go": Spec(
+        "go", ("function_declaration", "method_declaration", "func_literal"),
+        ("if_statement", "for_statement", "expression_case", "type_case", "communication_case", '"&&"', '"||"'),
+        ("if_statement", "for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"),
+        ("comment",), ("import_spec",), ("call_expression",), ("identifier", "field_identifier"), (CAMEL, PASCAL),
+        "above"),
+    "JavaScript": Spec(
+        "javascript", ("function_declaration", "function_expression", "arrow_function", "method_definition",
+                       "generator_function", "generator_function_declaration"),
+        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "catch_clause",
+         "ternary_expression", "switch_case", '"&&"', '"||"', '"??"'),
+        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "switch_statement",
+         "try_statement"),
+        ("comment",), ("import_statement",), ("call_expression", "new_expression"),
+        ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
+    "TypeScript": Spec(
+        "typescript", ("function_declaration", "function_expression", "arrow_function", "method_definition",
+                       "generator_function", "generator_function_declaration"),
+        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "catch_clause",
+         "ternary_expression", "switch_case", '"&&"', '"||"', '"??"'),
+        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "switch_statement",
+         "try_statement"),
+        ("comment",), ("import_statement",), ("call_expression", "new_expression"),
+        ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
+    "Rust": Spec(
+        "rust", ("function_item", "closure_expression"),
+        ("if_expression", "for_expression", "while_expression", "loop_expression", "match_arm", '"&&"', '"||"', '"?"'),
+        ("if_expression", "for_expression", "while_expression", "loop_expression", "match_expression"),
+        ("line_comment", "block_comment"), ("use_declaration", "extern_crate_declaration"),
+        ("call_expression", "macro_invocation"), ("identifier", "field_identifier"), (SNAKE,), "line_doc", "///"),
+    "PHP": Spec(
+        "php", ("function_definition", "method_declaration", "anonymous_function", "arrow_function"),
+        ("if_statement", "else_if_clause", "for_statement", "foreach_statement", "while_statement", "do_statement",
+         "catch_clause", "conditional_expression", "case_statement", "match_conditional_expression", '"&&"', '"||"',
+         '"and"', '"or"', '"??"'),
+        ("if_statement", "for_statement", "foreach_statement", "while_statement", "do_statement", "switch_statement",
+         "try_statement", "match_expression"),
+        ("comment",), ("namespace_use_declaration", "include_expression", "include_once_expression",
+                       "require_expression", "require_once_expression"),
+        ("function_call_expression", "member_call_expression", "scoped_call_expression", "object_creation_expression"),
+        ("name",), (CAMEL, SNAKE), "block_doc"),
+    "Ruby": Spec(
+        "ruby", ("method", "singleton_method"),
+        ("if", "elsif", "unless", "while", "until", "for", "when", "rescue", "conditional", "if_modifier",
+         "unless_modifier", "while_modifier", "until_modifier", '"&&"', '"||"', '"and"', '"or"'),
+        ("if", "unless", "while", "until", "for", "case", "begin"),
+        ("comment",), (), ("call",), ("identifier",), (SNAKE,), "above"),
+    "Kotlin": Spec(
+        "kotlin", ("function_declaration", "anonymous_function", "secondary_constructor"),
+        ("if_expression", "for_statement", "while_statement", "do_while_statement", "catch_block", "when_entry",
+         "elvis_expression", '"&&"', '"||"'),
+        ("if_expression", "for_statement", "while_statement", "do_while_statement", "when_expression",
+         "try_expression"),
+        ("line_comment", "multiline_comment"), ("import_header",), ("call_expression",), ("simple_identifier",),
+        (CAMEL,), "block_doc"),
+    "Scala": Spec(
+        "scala", ("function_definition",),
+        ("if_expression", "for_expression", "while_expression", "do_while_expression", "case_clause", "catch_clause"),
+        ("if_expression", "for_expression", "while_expression", "do_while_expression", "match_expression",
+         "try_expression"),
+        ("comment", "block_comment"), ("import_declaration",), ("call_expression",), ("identifier",), (CAMEL,),
+        "block_doc"),
+    "Shell": Spec(
+        "bash", ("function_definition",),
+        ("if_statement", "elif_clause", "for_statement", "c_style_for_statement", "while_statement", "case_item",
+         '"&&"', '"||"'),
+        ("if_statement", "for_statement", "c_style_for_statement", "while_statement", "case_statement"),
+        ("comment",), (), ("command",), ("variable_name", "word"), (SNAKE,), "above"),
+    "Lua": Spec(
+        "lua", ("function_declaration", "function_definition"),
+        ("if_statement", "elseif_statement", "for_statement", "while_statement", "repeat_statement", '"and"', '"or"'),
+        ("if_statement", "for_statement", "while_statement", "repeat_statement", "do_statement"),
+        ("comment",), (), ("function_call",), ("identifier",), (SNAKE, CAMEL), "above"),
+    "Swift": Spec(
+        "swift", ("function_declaration", "init_declaration", "lambda_literal"),
+        ("if_statement", "guard_statement", "for_statement", "while_statement", "repeat_while_statement",
+         "catch_block", "switch_entry", "ternary_expression", '"&&"', '"||"', '"??"'),
+        ("if_statement", "guard_statement", "for_statement", "while_statement", "repeat_while_statement",
+         "switch_statement", "do_statement"),
+        ("comment", "multiline_comment"), ("import_declaration",), ("call_expression",), ("simple_identifier",),
+        (CAMEL,), "line_doc", "///"),
+    "SQL": Spec(
+        "sql", ("create_function",),
+        ("case", "when_clause", "keyword_and", "keyword_or"),
+        ("subquery", "case"),
+        ("comment", "marginalia"), (), ("invocation",), ("identifier",), (SNAKE,), "above"),
+}
+
+# A second grammar for files the first one stumbles on: .h files are C++ as often as C, .tsx files need the
+# TSX dialect. The grammar with fewer error nodes wins.
+SPECS["TSX"] = replace(SPECS["TypeScript"], grammar="tsx")
+FALLBACK = {"C": "C++", "TypeScript": "TSX"}

@@ -1,0 +1,84 @@
+"""The quality stage: scores every file of a supported language, rejects syntax errors and low scores."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pipeline import reasons
+from pipeline.config import QualityConfig
+from pipeline.quality.analyze import ParseBudgetExceeded, analyze
+from pipeline.quality.score import composite
+from pipeline.quality.specs import SPECS
+from pipeline.stage import DETAIL, REASON, BatchStage, ensure_reject_columns
+from schemas import QUALITY_COLUMNS, with_reject_columns
+
+
+class QualityScorer(BatchStage):
+    """Adds QUALITY_COLUMNS; files of languages without a grammar pass through with quality_scored = false."""
+
+    name = "quality"
+    tally = ("quality_scored",)
+
+    def __init__(self, cfg: QualityConfig):
+        self.cfg = cfg
+
+    def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
+        base = [f for f in input_schema
+                if QUALITY_COLUMNS.get_field_index(f.name) < 0 and f.name not in (REASON, DETAIL)]
+        return with_reject_columns(pa.schema(base + list(QUALITY_COLUMNS)))
+
+    def allowed_error_ratio(self, language: str) -> float:
+        return self.cfg.error_ratio_by_language.get(language, self.cfg.max_error_ratio)
+
+    def score_one(self, text: str | None, language: str | None, avg_line_len: float | None):
+        """(metrics dict or None, reason, detail) for one file."""
+        if text is None or language not in SPECS:
+            return None, None, None
+        size = len(text.encode("utf-8"))
+        if size > self.cfg.max_parse_bytes:
+            return None, reasons.PARSE_BUDGET_EXCEEDED, \
+                f"{size} bytes > quality.max_parse_bytes={self.cfg.max_parse_bytes}"
+        try:
+            m = analyze(text, language, self.cfg.parse_budget_ms)
+        except ParseBudgetExceeded as e:
+            return None, reasons.PARSE_BUDGET_EXCEEDED, str(e)
+        except RecursionError:
+            return None, reasons.PARSE_BUDGET_EXCEEDED, "tree too deep to measure"
+        m["avg_line_len"] = avg_line_len or 0.0
+        m["quality_score"], subs = composite(m, self.cfg.weights)
+        limit = self.allowed_error_ratio(language)
+        if m["error_ratio"] > limit:
+            key = f"quality.error_ratio_by_language.{language}" if language in self.cfg.error_ratio_by_language \
+                else "quality.max_error_ratio"
+            return m, reasons.SYNTAX_ERROR, f"error_ratio={m['error_ratio']:.4f} > {key}={limit:g} " \
+                                            f"({m['quality_grammar']} grammar)"
+        if m["quality_score"] < self.cfg.min_score:
+            weakest = sorted((v, k) for k, v in subs.items() if v is not None)[:2]
+            return m, reasons.LOW_QUALITY, f"quality_score={m['quality_score']:.3f} < quality.min_score=" \
+                                           f"{self.cfg.min_score:g}; weakest: " + \
+                                           ", ".join(f"{k}={v:.2f}" for v, k in weakest)
+        return m, None, None
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        batch = ensure_reject_columns(batch)
+        keep = [f.name for f in batch.schema if QUALITY_COLUMNS.get_field_index(f.name) < 0]
+        batch = batch.select(keep)
+        cols = {f.name: [] for f in QUALITY_COLUMNS}
+        reasons_out = batch.column(REASON).to_pylist()
+        details_out = batch.column(DETAIL).to_pylist()
+        rows = zip(batch.column("content").to_pylist(), batch.column("language").to_pylist(),
+                   batch.column("avg_line_len").to_pylist())
+        for i, (text, language, avg) in enumerate(rows):
+            if reasons_out[i] is not None:  # rejected upstream: leave it alone
+                m, reason, detail = None, None, None
+            else:
+                m, reason, detail = self.score_one(text, language, avg)
+            for f in QUALITY_COLUMNS:
+                cols[f.name].append(m.get(f.name) if m else None)
+            cols["quality_scored"][-1] = m is not None
+            if reason:
+                reasons_out[i], details_out[i] = reason, detail
+        arrays = [batch.column(n) for n in keep if n not in (REASON, DETAIL)]
+        arrays += [pa.array(cols[f.name], type=f.type) for f in QUALITY_COLUMNS]
+        arrays += [pa.array(reasons_out, pa.string()), pa.array(details_out, pa.string())]
+        names = [n for n in keep if n not in (REASON, DETAIL)] + QUALITY_COLUMNS.names + [REASON, DETAIL]
+        return pa.RecordBatch.from_arrays(arrays, names=names)
