@@ -8,12 +8,13 @@ OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
 
-.PHONY: help setup run test bench dist cluster-up cluster-down submit java-check clean lint
+.PHONY: help setup run test bench bench-quality dist cluster-up cluster-down submit java-check clean lint
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
 	@echo "make test                                              the whole test suite"
 	@echo "make bench [ARGS="--corpus name=dir"]         ingest+filter throughput vs a plain Python baseline"
+	@echo "make bench-quality                                   quality stage vs compile(), lizard, bare parse"
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
@@ -39,6 +40,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.ingest_filter $(ARGS)
+
+bench-quality: setup
+	$(BIN)/python -m bench.quality_validation $(ARGS)
 
 dist: setup
 	$(BIN)/python scripts/make_dist.py dist

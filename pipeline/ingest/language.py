@@ -6,7 +6,8 @@ import re
 
 # language -> extensions (lower case, with the dot). Order only matters for readability.
 EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "Python": (".py", ".pyi", ".pyw", ".pyx", ".pxd", ".pxi"),
+    "Python": (".py", ".pyi", ".pyw"),
+    "Cython": (".pyx", ".pxd", ".pxi"),
     "Java": (".java",),
     "C": (".c", ".h"),
     "C++": (".cc", ".cpp", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ipp", ".tpp", ".inl", ".cu", ".cuh"),

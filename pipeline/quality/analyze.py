@@ -1,7 +1,8 @@
 """One file's code metrics from its tree-sitter tree: syntax, complexity, size, nesting, comments, naming, coupling.
 
 Definitions (all per file):
-- error_ratio: nodes inside ERROR subtrees plus MISSING nodes, over all nodes; syntax_ok: no such node.
+- error_ratio: nodes inside ERROR subtrees plus MISSING nodes (plus, for Python, statements off their block's
+  indentation, which tree-sitter accepts but CPython does not), over all nodes; syntax_ok: none of them.
 - cc_mean / cc_max: cyclomatic complexity of each function, 1 + its decision points (branches, loops, cases,
   catches, ternaries, short-circuit operators) not inside a nested function; mean and max over functions.
 - fn_mean_lines: mean lines per function; n_functions.
@@ -21,10 +22,14 @@ import time
 from pipeline.quality import grammars
 from pipeline.quality.specs import CAMEL, FALLBACK, PASCAL, SNAKE, SPECS
 
-_CALLEE = re.compile(rb"([A-Za-z_$][A-Za-z0-9_$]*)\s*(?:!\s*)?(?:<[^()]*>\s*)?\(")
+_WORD_BACKWARDS = re.compile(rb"[A-Za-z0-9_$]+")
 _FIRST_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
 _NAME_TYPES = ("identifier", "field_identifier", "simple_identifier", "name", "word", "property_identifier",
                "constant", "operator_name", "destructor_name")
+
+
+_DOTTED = ("dot_index_expression", "method_index_expression")
+_NAMED_BY_CHILD = ("function_declaration", "secondary_constructor", "create_function")
 
 
 class ParseBudgetExceeded(Exception):
@@ -41,24 +46,63 @@ def parse(source: bytes, grammar: str, budget_ms: float):
     def over_budget(_offset, _has_error):
         return time.monotonic() > deadline
 
+    parser = grammars.parser(grammar)
     try:
-        return grammars.parser(grammar).parse(read, progress_callback=over_budget)
+        return parser.parse(read, progress_callback=over_budget)
     except ValueError:  # py-tree-sitter raises "Parsing failed" when the callback cancels
+        parser.reset()  # or the next parse would resume this abandoned one
         raise ParseBudgetExceeded(f"parse stopped after quality.parse_budget_ms={budget_ms:g} ms") from None
 
 
-def error_ratio(root, grammar: str) -> float:
-    if not root.has_error:
-        return 0.0
-    from tree_sitter import QueryCursor
+def misindented(root, blocks) -> int:
+    """Statements not at their block's column: errors CPython reports (IndentationError) that tree-sitter's
+    Python grammar accepts silently. Comments and a second statement on the same line are exempt."""
+    bad = 0
+    for block in [root] + blocks:
+        column, last_row = None, -1
+        for stmt in block.named_children:
+            if stmt.type == "comment" or stmt.start_point[0] == last_row:
+                continue
+            last_row = stmt.end_point[0]
+            if column is None:
+                column = 0 if block is root else stmt.start_point[1]
+            if stmt.start_point[1] != column:
+                bad += 1
+    return bad
 
-    caps = QueryCursor(grammars.error_query(grammar)).captures(root)
+
+def error_ratio(root, caps: dict, offside: bool = False) -> float:
+    """Share of nodes in ERROR subtrees, MISSING, or (offside languages) off their block's indentation."""
+    misplaced = misindented(root, caps.get("block", [])) if offside else 0
+    if not root.has_error and not misplaced:
+        return 0.0
     inside, end = 0, -1
     for node in sorted(caps.get("error", []), key=lambda n: (n.start_byte, -n.end_byte)):
         if node.start_byte >= end:  # outermost ERROR nodes only; their subtrees include the inner ones
             inside += node.descendant_count
             end = node.end_byte
-    return min(1.0, (inside + len(caps.get("missing", []))) / max(1, root.descendant_count))
+    return min(1.0, (inside + len(caps.get("missing", [])) + misplaced) / max(1, root.descendant_count))
+
+
+def last_row(node) -> int:
+    """The last line a node covers: a node ending at column 0 (a Rust `///` comment takes its newline) ends on
+    the line before."""
+    row, col = node.end_point
+    return row - 1 if col == 0 and row > node.start_point[0] else row
+
+
+def is_else_if(node) -> bool:
+    """`else if`: an if inside an else branch continues its chain rather than nesting deeper."""
+    parent = node.parent
+    if parent is None:
+        return False
+    if parent.type in ("else_clause", "else"):
+        return True
+    alternative = parent.child_by_field_name("alternative")
+    if alternative is not None and alternative.id == node.id:
+        return True
+    prev = node.prev_sibling  # Swift: (if_statement ... (else) (if_statement))
+    return prev is not None and prev.type == "else"
 
 
 def innermost_counts(spans: list[tuple[int, int]], points: list[int]) -> list[int]:
@@ -117,6 +161,8 @@ def function_name(node, source: bytes) -> str | None:
     current = node
     for _ in range(8):
         name = current.child_by_field_name("name")
+        if name is not None and name.type in _DOTTED:  # Lua `function M.f()`, `function M:g()`
+            name = name.child_by_field_name("field") or name.child_by_field_name("method")
         if name is not None and name.type in _NAME_TYPES:
             return source[name.start_byte:name.end_byte].decode("utf-8", "replace")
         nxt = current.child_by_field_name("declarator") if name is None else name
@@ -125,42 +171,66 @@ def function_name(node, source: bytes) -> str | None:
         if nxt.type in _NAME_TYPES:
             return source[nxt.start_byte:nxt.end_byte].decode("utf-8", "replace")
         current = nxt
-    for child in node.named_children:  # grammars without a name field (Kotlin): the first simple name
-        if child.type == "simple_identifier":
+    for child in node.named_children:  # grammars without a name field: Kotlin's first simple name, SQL's object
+        if child.type == "object_reference":
+            child = child.child_by_field_name("name") or child
+        if child.type in ("simple_identifier", "identifier") and node.type in _NAMED_BY_CHILD:
             return source[child.start_byte:child.end_byte].decode("utf-8", "replace")
     return None
 
 
-def redundancy(text: str) -> float:
-    lines = [s for s in (line.strip() for line in text.split("\n")) if len(s) >= 8]
+def redundancy(stripped: list[str]) -> float:
+    """Share of substantial lines (8+ characters, already stripped) that repeat an earlier line."""
+    lines = [line for line in stripped if len(line) >= 8]
     return (len(lines) - len(set(lines))) / len(lines) if lines else 0.0
 
 
 def _callee(source: bytes, node) -> bytes | None:
-    head = source[node.start_byte:min(node.end_byte, node.start_byte + 200)]
-    m = _CALLEE.search(head)
+    """The called name: the identifier right before the first '(' (`obj.method(` -> method), else the first word."""
+    head = source[node.start_byte:min(node.end_byte, node.start_byte + 120)]
+    cut = head.find(b"(")
+    seg = head[:cut].rstrip(b" \t\n!") if cut > 0 else b""
+    if seg.endswith(b">") and b"<" in seg:  # generic arguments: Foo::bar<int>(
+        seg = seg[:seg.rfind(b"<")].rstrip()
+    m = _WORD_BACKWARDS.match(seg[::-1]) if seg else None
     if m:
-        return m.group(1)
+        return m.group(0)[::-1]
     m = _FIRST_WORD.search(head)
     return m.group(0) if m else None
 
 
-def measure_tree(root, source: bytes, text: str, lang: str) -> dict:
-    """All metrics of one parsed file (see the module docstring)."""
+def complexities(caps: dict) -> list[int]:
+    """Cyclomatic complexity of each captured function, in capture order."""
+    spans = [(n.start_byte, n.end_byte) for n in caps.get("fn", [])]
+    return [1 + c for c in innermost_counts(spans, [n.start_byte for n in caps.get("dec", [])])]
+
+
+def captures(root, lang: str) -> dict:
     from tree_sitter import QueryCursor
 
-    caps = QueryCursor(grammars.metrics_query(lang)).captures(root)
+    return QueryCursor(grammars.metrics_query(lang)).captures(root)
+
+
+def function_complexities(text: str, lang: str, budget_ms: float = 5000.0) -> list[tuple[str | None, int, int, int]]:
+    """(name, first line, last line, cyclomatic complexity) per function, lines 1-based: for validation."""
+    source = text.encode("utf-8")
+    caps = captures(parse(source, SPECS[lang].grammar, budget_ms).root_node, lang)
+    return [(function_name(n, source), n.start_point[0] + 1, n.end_point[0] + 1, cc)
+            for n, cc in zip(caps.get("fn", []), complexities(caps))]
+
+
+def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
+    """All metrics of one parsed file from its query captures (see the module docstring)."""
     fns = caps.get("fn", [])
-    spans = [(n.start_byte, n.end_byte) for n in fns]
-    cc = [1 + c for c in innermost_counts(spans, [n.start_byte for n in caps.get("dec", [])])]
+    cc = complexities(caps)
     fn_lines = [n.end_point[0] - n.start_point[0] + 1 for n in fns]
     names = [nm for nm in (function_name(n, source) for n in fns) if nm]
     allowed = SPECS[lang].naming
-    lines = text.split("\n")
-    nonblank = [i for i, line in enumerate(lines) if line.strip()]
-    commented = bytearray(len(lines) + 1)
+    stripped = list(map(str.strip, text.split("\n")))
+    n_nonblank = len(stripped) - stripped.count("")
+    comment_rows = set()
     for n in caps.get("comment", []):
-        commented[n.start_point[0]:n.end_point[0] + 1] = b"\x01" * (n.end_point[0] - n.start_point[0] + 1)
+        comment_rows.update(range(n.start_point[0], last_row(n) + 1))
     calls = caps.get("call", [])
     defined = {nm.encode() for nm in names}
     callees = [_callee(source, n) for n in calls]
@@ -170,9 +240,9 @@ def measure_tree(root, source: bytes, text: str, lang: str) -> dict:
         "fn_mean_lines": sum(fn_lines) / len(fn_lines) if fn_lines else None,
         "cc_mean": sum(cc) / len(cc) if cc else None,
         "cc_max": max(cc) if cc else None,
-        "max_nesting": max_depth([(n.start_byte, n.end_byte) for n in caps.get("nest", [])]),
-        "comment_ratio": sum(commented[i] for i in nonblank) / len(nonblank) if nonblank else 0.0,
-        "redundancy": redundancy(text),
+        "max_nesting": max_depth([(n.start_byte, n.end_byte) for n in caps.get("nest", []) if not is_else_if(n)]),
+        "comment_ratio": sum(1 for i in comment_rows if stripped[i]) / n_nonblank if n_nonblank else 0.0,
+        "redundancy": redundancy(stripped),
         "naming_consistency": (sum(follows(name_style(nm), allowed) for nm in names) / len(names)) if names else None,
         "n_imports": len(caps.get("import", [])),
         "n_calls": len(calls),
@@ -181,20 +251,23 @@ def measure_tree(root, source: bytes, text: str, lang: str) -> dict:
     }
 
 
-def analyze(text: str, lang: str, budget_ms: float) -> dict:
-    """Parse (falling back to a related grammar when the first one stumbles) and measure one file.
+def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0) -> dict:
+    """Parse and measure one file. When its error ratio is above `tolerated_errors` and the language has a related
+    grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins.
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
     grammar = SPECS[lang].grammar
     tree = parse(source, grammar, budget_ms)
-    ratio = error_ratio(tree.root_node, grammar)
-    if ratio > 0 and lang in FALLBACK:
+    caps = captures(tree.root_node, lang)
+    ratio = error_ratio(tree.root_node, caps, SPECS[lang].offside)
+    if ratio > tolerated_errors and lang in FALLBACK:
         alt = FALLBACK[lang]
         alt_tree = parse(source, SPECS[alt].grammar, budget_ms)
-        alt_ratio = error_ratio(alt_tree.root_node, SPECS[alt].grammar)
+        alt_caps = captures(alt_tree.root_node, alt)
+        alt_ratio = error_ratio(alt_tree.root_node, alt_caps, SPECS[alt].offside)
         if alt_ratio < ratio:
-            lang, grammar, tree, ratio = alt, SPECS[alt].grammar, alt_tree, alt_ratio
-    out = measure_tree(tree.root_node, source, text, lang)
-    out.update(syntax_ok=ratio == 0.0 and not tree.root_node.has_error, error_ratio=ratio, quality_grammar=grammar)
+            lang, grammar, caps, ratio = alt, SPECS[alt].grammar, alt_caps, alt_ratio
+    out = measure_tree(caps, source, text, lang)
+    out.update(syntax_ok=ratio == 0.0, error_ratio=ratio, quality_grammar=grammar)
     return out

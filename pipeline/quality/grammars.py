@@ -5,7 +5,7 @@ import functools
 
 from pipeline.quality.specs import SPECS, Spec
 
-CAPTURES = ("fn", "dec", "nest", "comment", "import", "call", "ident")
+CAPTURES = ("fn", "dec", "nest", "comment", "import", "call", "ident", "error", "missing", "block")
 
 
 def _alternation(kinds: tuple[str, ...]) -> str:
@@ -17,6 +17,9 @@ def query_source(spec: Spec) -> str:
     groups = {"fn": spec.functions, "dec": spec.decisions, "nest": spec.nesting, "comment": spec.comments,
               "import": spec.imports, "call": spec.calls, "ident": spec.identifiers}
     parts = [f"{_alternation(kinds)} @{name}" for name, kinds in groups.items() if kinds]
+    parts += ["(ERROR) @error", "(MISSING) @missing"]  # one walk of the tree finds the syntax errors too
+    if spec.offside:
+        parts.append("(block) @block")
     return "\n".join(parts + list(spec.extra_queries))
 
 
@@ -40,10 +43,3 @@ def metrics_query(lang_name: str):
 
     spec = SPECS[lang_name]
     return Query(language(spec.grammar), query_source(spec))
-
-
-@functools.lru_cache(maxsize=None)
-def error_query(grammar: str):
-    from tree_sitter import Query
-
-    return Query(language(grammar), "(ERROR) @error (MISSING) @missing")

@@ -20,6 +20,7 @@ class Spec:
     doc: str                     # how documentation attaches: docstring | block_doc | line_doc | above
     doc_prefix: str = ""         # for line_doc: the marker of a documentation line (`///`)
     extra_queries: tuple[str, ...] = field(default=())  # raw patterns (e.g. Python docstrings as @comment)
+    offside: bool = False        # indentation is syntax: statements of a block must share one column
 
 
 C_DECISIONS = ("if_statement", "for_statement", "while_statement", "do_statement", "case_statement",
@@ -38,7 +39,7 @@ SPECS: dict[str, Spec] = {
             "(module . (string) @comment)",
             "(function_definition body: (block . (string) @comment))",
             "(class_definition body: (block . (string) @comment))",
-        )),
+        ), offside=True),
     "Java": Spec(
         "java", ("method_declaration", "constructor_declaration", "compact_constructor_declaration"),
         ("if_statement", "for_statement", "enhanced_for_statement", "while_statement", "do_statement", "catch_clause",
@@ -52,9 +53,12 @@ SPECS: dict[str, Spec] = {
         ("call_expression",), ("identifier", "field_identifier"), (SNAKE, CAMEL, PASCAL), "above"),
     "C++": Spec(
         "cpp", ("function_definition", "lambda_expression"),
-        C_DECISIONS + ("for_range_loop", "catch_clause"), C_NESTING + ("for_range_loop", "try_statement"),
+        # "&&" is also the rvalue-reference declarator (T&& x): only the binary operators are decisions
+        tuple(d for d in C_DECISIONS if not d.startswith('"')) + ("for_range_loop", "catch_clause"),
+        C_NESTING + ("for_range_loop", "try_statement"),
         ("comment",), ("preproc_include", "using_declaration"), ("call_expression",),
-        ("identifier", "field_identifier"), (SNAKE, CAMEL, PASCAL), "above"),
+        ("identifier", "field_identifier"), (SNAKE, CAMEL, PASCAL), "above",
+        extra_queries=('(binary_expression operator: ["&&" "||"] @dec)',)),
     "C#": Spec(
         "csharp", ("method_declaration", "constructor_declaration", "local_function_statement", "operator_declaration",
                    "accessor_declaration"),
@@ -90,7 +94,8 @@ SPECS: dict[str, Spec] = {
         ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
     "Rust": Spec(
         "rust", ("function_item", "closure_expression"),
-        ("if_expression", "for_expression", "while_expression", "loop_expression", "match_arm", '"&&"', '"||"', '"?"'),
+        ("if_expression", "for_expression", "while_expression", "loop_expression", "match_arm", '"&&"', '"||"',
+         "try_expression"),  # the `?` operator (a bare "?" token also matches ?Sized bounds)
         ("if_expression", "for_expression", "while_expression", "loop_expression", "match_expression"),
         ("line_comment", "block_comment"), ("use_declaration", "extern_crate_declaration"),
         ("call_expression", "macro_invocation"), ("identifier", "field_identifier"), (SNAKE,), "line_doc", "///"),
@@ -121,11 +126,14 @@ SPECS: dict[str, Spec] = {
         (CAMEL,), "block_doc"),
     "Scala": Spec(
         "scala", ("function_definition",),
-        ("if_expression", "for_expression", "while_expression", "do_while_expression", "case_clause", "catch_clause"),
+        # no catch_clause: each handler is a case_clause of the catch block (counting both counted it twice)
+        ("if_expression", "for_expression", "while_expression", "do_while_expression", "case_clause"),
         ("if_expression", "for_expression", "while_expression", "do_while_expression", "match_expression",
          "try_expression"),
         ("comment", "block_comment"), ("import_declaration",), ("call_expression",), ("identifier",), (CAMEL,),
-        "block_doc"),
+        "block_doc",
+        # && and || are operator_identifier nodes in Scala, not anonymous tokens
+        extra_queries=('((infix_expression operator: (operator_identifier) @dec) (#any-of? @dec "&&" "||"))',)),
     "Shell": Spec(
         "bash", ("function_definition",),
         ("if_statement", "elif_clause", "for_statement", "c_style_for_statement", "while_statement", "case_item",
@@ -147,9 +155,11 @@ SPECS: dict[str, Spec] = {
         (CAMEL,), "line_doc", "///"),
     "SQL": Spec(
         "sql", ("create_function",),
-        ("case", "when_clause", "keyword_and", "keyword_or"),
+        # when_clause is MERGE's WHEN [NOT] MATCHED; a CASE holds bare keyword_when children, one per branch
+        ("when_clause", "keyword_and", "keyword_or"),
         ("subquery", "case"),
-        ("comment", "marginalia"), (), ("invocation",), ("identifier",), (SNAKE,), "above"),
+        ("comment", "marginalia"), (), ("invocation",), ("identifier",), (SNAKE,), "above",
+        extra_queries=("(case (keyword_when) @dec)",)),
 }
 
 # A second grammar for files the first one stumbles on: .h files are C++ as often as C, .tsx files need the

@@ -38,7 +38,7 @@ class QualityScorer(BatchStage):
             return None, reasons.PARSE_BUDGET_EXCEEDED, \
                 f"{size} bytes > quality.max_parse_bytes={self.cfg.max_parse_bytes}"
         try:
-            m = analyze(text, language, self.cfg.parse_budget_ms)
+            m = analyze(text, language, self.cfg.parse_budget_ms, self.allowed_error_ratio(language))
         except ParseBudgetExceeded as e:
             return None, reasons.PARSE_BUDGET_EXCEEDED, str(e)
         except RecursionError:

@@ -7,14 +7,15 @@ import textwrap
 from typing import NamedTuple
 
 from pipeline.quality import grammars
-from pipeline.quality.analyze import function_name, parse
+from pipeline.quality.analyze import function_name, last_row, parse
 from pipeline.quality.specs import SPECS
 
 # nodes that may stand between a doc comment and its function
 _BETWEEN = {"attribute_item", "decorator", "annotation", "marker_annotation", "attribute_list"}
 # nodes that wrap a function without changing what documents it
-_WRAPPERS = {"export_statement", "template_declaration", "decorated_definition", "variable_declarator",
+_WRAPPERS = {"statement", "export_statement", "template_declaration", "decorated_definition", "variable_declarator",
              "lexical_declaration", "variable_declaration", "field_definition", "public_field_definition"}
+_HEADERS = {"package_header", "import_list"}
 _DECLARATIONS = {"variable_declarator", "lexical_declaration", "variable_declaration"}
 _ANONYMOUS = {"arrow_function", "function_expression", "func_literal", "closure_expression", "lambda_expression",
               "lambda_literal", "anonymous_function"}
@@ -70,7 +71,10 @@ def _doc_above(node, source: bytes, spec, comment_types) -> str | None:
     while sib is not None and sib.type in _BETWEEN:
         line = sib.start_point[0]
         sib = sib.prev_named_sibling
-    while sib is not None and sib.type in comment_types and sib.end_point[0] >= line - 1:
+    if sib is not None and sib.type in _HEADERS and sib.named_child_count:
+        sib = sib.named_children[-1]  # Kotlin files the comment after `package`/imports inside that header
+    while sib is not None and sib.type in comment_types and last_row(sib) >= line - 1 \
+            and not _text(source, sib).startswith("#!"):  # a shebang is not documentation
         found.append(sib)
         line = sib.start_point[0]
         sib = sib.prev_named_sibling
@@ -83,6 +87,12 @@ def _doc_above(node, source: bytes, spec, comment_types) -> str | None:
     elif spec.doc == "line_doc":
         raw = [r for r in raw if r.lstrip().startswith(spec.doc_prefix)]  # plain // lines are not documentation
     return "\n".join(raw) if raw else None
+
+
+def _indent_of_line(source: bytes, offset: int) -> str:
+    """The whitespace that starts the line `offset` is on (`export ` before a function is not indentation)."""
+    line = source[source.rfind(b"\n", 0, offset) + 1:offset].decode("utf-8", "replace")
+    return line[: len(line) - len(line.lstrip())]
 
 
 def _docstring(node, source: bytes):
@@ -137,12 +147,12 @@ def extract(text: str, language: str, budget_ms: float = 2000.0) -> list[Candida
                 holder = holder.parent  # `const f = () => ...` is code with its name
             code = _text(source, holder)
             start = holder.start_point[0]
-        code = textwrap.dedent(" " * holder.start_point[1] + code)  # its first line starts mid-line in the file
+        code = textwrap.dedent(_indent_of_line(source, holder.start_byte) + code)
         commented = set()
         for c in comment_nodes:
-            if start <= c.start_point[0] and c.end_point[0] <= end and \
+            if start <= c.start_point[0] and last_row(c) <= end and \
                     (skip is None or c.start_byte != skip.start_byte):
-                commented.update(range(c.start_point[0], c.end_point[0] + 1))
+                commented.update(range(c.start_point[0], last_row(c) + 1))
         code_lines = code.split("\n")
         n_lines = len(code_lines)
         blank = sum(1 for line in code_lines if not line.strip())
