@@ -83,15 +83,6 @@ SPECS: dict[str, Spec] = {
          "try_statement"),
         ("comment",), ("import_statement",), ("call_expression", "new_expression"),
         ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
-    "TypeScript": Spec(
-        "typescript", ("function_declaration", "function_expression", "arrow_function", "method_definition",
-                       "generator_function", "generator_function_declaration"),
-        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "catch_clause",
-         "ternary_expression", "switch_case", '"&&"', '"||"', '"??"'),
-        ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "switch_statement",
-         "try_statement"),
-        ("comment",), ("import_statement",), ("call_expression", "new_expression"),
-        ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
     "Rust": Spec(
         "rust", ("function_item", "closure_expression"),
         ("if_expression", "for_expression", "while_expression", "loop_expression", "match_arm", '"&&"', '"||"',
@@ -161,6 +152,8 @@ SPECS: dict[str, Spec] = {
         ("comment", "marginalia"), (), ("invocation",), ("identifier",), (SNAKE,), "above",
         extra_queries=("(case (keyword_when) @dec)",)),
 }
+
+SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript")  # same node types, typed dialect
 
 # A second grammar for files the first one stumbles on: .h files are C++ as often as C, .tsx files need the
 # TSX dialect. The grammar with fewer error nodes wins.
