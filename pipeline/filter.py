@@ -32,6 +32,7 @@ class FileFilter(BatchStage):
     """Marks rows that break a rule; the first broken rule (in RULES order) is the reason."""
 
     name = "filter"
+    reads = tuple(rule.column for rule in RULES)
 
     def __init__(self, cfg: FilterConfig):
         self.cfg = cfg

@@ -12,6 +12,7 @@ from pipeline.ingest.fsio import to_uri
 from pipeline.ingest.inputs import resolve
 from pipeline.ingest.spark_ingest import ingest_frame
 from pipeline.spark import commit
+from pipeline.spark.apply import apply_stage
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
 from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section
@@ -153,9 +154,7 @@ class Runner:
         if name == "ingest":
             return ingest_frame(self.spark, resolve(self.cfg.run.inputs, self.cfg.ingest.format), self.cfg), None
         stage = batch_stage(name, self.cfg)
-        df = self.spark.read.parquet(*upstream[0].split(","))
-        schema = stage.output_schema(_arrow_schema(df))
-        return df.mapInArrow(stage, spark_schema(schema)), stage
+        return apply_stage(self.spark.read.parquet(*upstream[0].split(",")), stage), stage
 
     # -- outputs -------------------------------------------------------------------------------------------
     def _rejects_table(self, results: list[StageResult]) -> str:
@@ -196,13 +195,6 @@ class Runner:
         }
         self.fs.write_text(f"{self.out}/run.json", json.dumps(summary, indent=2))
         return summary
-
-
-def _arrow_schema(df):
-    """The Arrow schema of a DataFrame (for a stage to declare what it adds)."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(df.schema)
 
 
 def run(cfg: PipelineConfig, spark=None) -> dict:

@@ -15,6 +15,9 @@ class BatchStage:
     name: str = ""
     tally: tuple[str, ...] = ()  # columns whose values are counted among kept rows in the run report
     one_row_per_input: bool = True  # every input row leaves as kept or rejected (reconciled against the input)
+    # A stage that adds no columns of its own and decides from a few of them names them here: Spark then sends only
+    # these (and the reject pair) to Python. None: `apply` needs whole rows.
+    reads: tuple[str, ...] | None = None
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         """What `apply` returns for a batch of `input_schema`: by default the same columns plus the reject pair."""
