@@ -45,7 +45,8 @@ def main() -> int:
     inputs = ",".join(f"{name}={root}" for name, root in roots.items())
     cfg = typed_config.load(PipelineConfig, None, [
         f"run.inputs={inputs}", f"run.output={work}/spark", f"spark.master={args.master}",
-        "spark.shuffle_partitions=2", "run.force=true", "run.stages=ingest,filter", "ingest.skip_dirs=" + ",".join(default_skip_dirs(VCS_DIRS))])
+        "spark.shuffle_partitions=2", "run.force=true", "run.stages=ingest,filter",
+        "ingest.skip_dirs=" + ",".join(default_skip_dirs(VCS_DIRS))])
     listed = listing(roots, cfg)
     n_files = len(listed)
     read = [r["size_bytes"] for r in listed if r["uri"] is not None]

@@ -162,6 +162,8 @@ def test_a_stage_that_loses_rows_fails_reconciliation(spark, mixed_run, make_cfg
     cfg, _ = mixed_run
 
     class Lossy(FileFilter):
+        reads = None  # whole rows through mapInArrow, where a stage could drop some
+
         def apply(self, batch):
             return super().apply(batch).slice(1)
     monkeypatch.setattr(runner, "batch_stage", lambda name, c: Lossy(c.filter))
@@ -169,6 +171,13 @@ def test_a_stage_that_loses_rows_fails_reconciliation(spark, mixed_run, make_cfg
     lossy = make_cfg(cfg.run.inputs, "filter.max_lines=123", "run.stages=ingest,filter")
     with pytest.raises(ReconciliationError, match="rows in"):
         run(lossy, spark)
+    assert not (Path(lossy.run.output) / "filter" / "_SUCCESS").exists()
+
+    class LossyColumns(Lossy):
+        reads = FileFilter.reads  # as an Arrow UDF, Spark itself refuses a result of the wrong length
+    monkeypatch.setattr(runner, "batch_stage", lambda name, c: LossyColumns(c.filter))
+    with pytest.raises(Exception, match="not the required length"):
+        run(make_cfg(cfg.run.inputs, "filter.max_lines=124", "run.stages=ingest,filter"), spark)
     assert not (Path(lossy.run.output) / "filter" / "_SUCCESS").exists()
 
 
