@@ -8,7 +8,7 @@ import sys
 from pipeline import typed_config
 from pipeline.config import STAGES, PipelineConfig
 
-COMMANDS = {"run": None, "ingest": ["ingest"], "filter": ["filter"], "quality": ["quality"], "sft": ["sft"]}
+COMMANDS = {"run": None, **{name: [name] for name in STAGES}}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from pipeline.quality.specs import SPECS
 from pipeline.typed_config import option
 
 MiB = 1 << 20
-STAGES = ("ingest", "filter", "quality", "sft")
+STAGES = ("ingest", "filter", "quality", "exact", "near", "segments", "sft")
 SFT_TASKS = ("annotate", "generate", "explain")
 VCS_DIRS = [".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".jj"]
 
@@ -87,6 +87,22 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    shingle_tokens: int = option(5, "code tokens per MinHash shingle", min=1)
+    num_perm: int = option(256, "MinHash permutations", min=8, max=4096)
+    threshold: float = option(0.85, "Jaccard similarity at which files are near-duplicates; LSH bands and rows "
+                                    "come from datasketch's optimal-parameter routine", min=0.05, max=1.0)
+    seed: int = option(1, "MinHash permutation seed (as datasketch's `seed`)", min=0)
+    min_tokens: int = option(20, "files with fewer code tokens are not MinHashed (they would form one giant "
+                                 "cluster of near-empty files)", min=1)
+    verify: bool = option(True, "keep a candidate pair only if its estimated Jaccard reaches the threshold")
+    max_bucket: int = option(50, "LSH buckets larger than this are linked as a star, not all pairs", min=2)
+    segment_min_lines: int = option(5, "functions/classes shorter than this are not segments", min=1)
+    segment_max_dup_frac: float = option(0.5, "reject files with a larger share of code lines in segments first "
+                                              "seen in another file", min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
 class SftConfig:
     languages: list[str] = option([], "languages to extract pairs from; empty = all with a grammar",
                                   choices=tuple(SPECS))
@@ -107,4 +123,5 @@ class PipelineConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     sft: SftConfig = field(default_factory=SftConfig)

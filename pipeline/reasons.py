@@ -35,6 +35,11 @@ SYNTAX_ERROR = "syntax_error"
 LOW_QUALITY = "low_quality"
 PARSE_BUDGET_EXCEEDED = "parse_budget_exceeded"
 
+# dedup: exact, near (MinHash LSH), segments
+EXACT_DUPLICATE = "exact_duplicate"
+NEAR_DUPLICATE = "near_duplicate"
+SEGMENT_DUPLICATE = "segment_duplicate"
+
 # sft: code-comment pairs
 SFT_GENERATED_COMMENT = "sft_generated_comment"
 SFT_TODO_ONLY = "sft_todo_only_comment"

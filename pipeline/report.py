@@ -14,6 +14,11 @@ def stage_table(summary: dict) -> str:
         for column, counts in s.get("kept_by", {}).items():
             for value, n in counts.items():
                 lines.append(f"{'':<10}   kept:     {column + '=' + value:<30} {n:>10,}")
+        for key, value in s.get("stats", {}).items():
+            if isinstance(value, dict):  # e.g. per-language rates
+                value = ", ".join(f"{k}: {v['rate']:.1%} of {v['segments']:,}" if isinstance(v, dict) else f"{k}={v}"
+                                  for k, v in list(value.items())[:8])
+            lines.append(f"{'':<10}   {key}: {value}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from pipeline.spark import commit
 from pipeline.spark.apply import apply_stage
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
-from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section
+from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section, upstream_candidates
 from pipeline.typed_config import ConfigError, fingerprint, fingerprint_view, to_yaml
 from schemas import STATUS_KEPT, STATUS_REJECTED
 from schemas.spark import spark_schema
@@ -44,6 +44,7 @@ class StageResult:
     rejected_by_reason: dict = field(default_factory=dict)
     kept_by: dict = field(default_factory=dict)
     extra_tables: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
 
 
 def _finished(fs: HadoopFS, stage_uri: str) -> dict | None:
@@ -86,25 +87,28 @@ class Runner:
         return summary
 
     def _upstream(self, name: str, names: list[str], done: dict):
-        """(kept table, fingerprint, rows) feeding `name`: none for ingest; the upstream stage's output from this
-        invocation or an earlier one; or, for the first stage of the list, tables given as inputs."""
-        before = SPECS[name].upstream
-        if before is None:
+        """(kept table, fingerprint, rows) feeding `name`: none for a source stage; else the nearest main stage
+        before it that ran in this invocation or is finished in the run folder; or, for the first stage of the
+        list, tables given as inputs."""
+        if SPECS[name].source:
             return None
-        if before in done:
-            return done[before]
+        candidates = upstream_candidates(name)
+        for before in candidates:
+            if before in done:
+                return done[before]
         if name == names[0] and self.cfg.run.inputs:  # e.g. `pipeline filter --input ingest/status=kept`
             uris = [to_uri(i) for i in self.cfg.run.inputs]
             return (",".join(uris), fingerprint("table", uris), self.spark.read.parquet(*uris).count())
-        finished = _finished(self.fs, self.stage_uri(before))
-        if finished is None:
-            raise ConfigError(f"stage '{name}' reads the output of '{before}', which is not finished in "
-                              f"{self.out}: add '{before}' to run.stages or give --input TABLE")
-        return (commit.part_uri(self.stage_uri(before), STATUS_KEPT), finished["fingerprint"],
-                finished["counts"]["kept"])
+        for before in candidates:
+            finished = _finished(self.fs, self.stage_uri(before))
+            if finished is not None:
+                return (commit.part_uri(self.stage_uri(before), STATUS_KEPT), finished["fingerprint"],
+                        finished["counts"]["kept"])
+        raise ConfigError(f"stage '{name}' reads the output of '{candidates[0]}', which is not finished in "
+                          f"{self.out}: add '{candidates[0]}' to run.stages or give --input TABLE")
 
     def _fingerprint(self, name: str, upstream) -> str:
-        if SPECS[name].upstream is None:
+        if SPECS[name].source:
             inputs = [tuple(s) for s in resolve(self.cfg.run.inputs, self.cfg.ingest.format)]
             return fingerprint(name, __version__, section(name, self.cfg), inputs, self.cfg.run.keep_rejected_content)
         return fingerprint(name, __version__, section(name, self.cfg), upstream[1], self.cfg.run.keep_rejected_content)
@@ -135,6 +139,7 @@ class Runner:
             kept=counts["kept"], rejected=counts["rejected"], mb_in=round(counts["mb_kept"] + counts["mb_rejected"], 3),
             mb_kept=counts["mb_kept"], seconds=0.0, rejected_by_reason=counts["rejected_by_reason"],
             kept_by=counts["kept_by"])
+        result.stats = dict(getattr(stage, "stats", {}) or {})
         kept_df = commit.read_part(self.spark, self.fs, staging, STATUS_KEPT)
         for extra, extra_df in (stage.extra_outputs(kept_df) if stage and kept_df is not None else {}).items():
             extra_df.write.mode("overwrite").parquet(f"{staging}/{extra}")

@@ -8,34 +8,54 @@ from pipeline.stage import BatchStage
 
 
 class StageSpec(NamedTuple):
-    upstream: str | None  # the stage whose kept table it reads; None: it reads the raw inputs
-    main: bool            # its kept table continues the pipeline (false: a side table such as the sft pairs)
+    source: bool  # it reads the raw inputs; otherwise the kept table of the nearest main stage before it
+    main: bool    # its kept table continues the pipeline (false: a side table such as the sft pairs)
 
 
 SPECS: dict[str, StageSpec] = {
-    "ingest": StageSpec(None, True),
-    "filter": StageSpec("ingest", True),
-    "quality": StageSpec("filter", True),
-    "sft": StageSpec("quality", False),
+    "ingest": StageSpec(True, True),
+    "filter": StageSpec(False, True),
+    "quality": StageSpec(False, True),
+    "exact": StageSpec(False, True),
+    "near": StageSpec(False, True),
+    "segments": StageSpec(False, True),
+    "sft": StageSpec(False, False),
 }
 assert tuple(SPECS) == STAGES
 
 
+def upstream_candidates(name: str) -> list[str]:
+    """Main stages before `name`, nearest first: the first of them that ran or is finished feeds it."""
+    return [s for s in reversed(STAGES[:STAGES.index(name)]) if SPECS[s].main]
+
+
 def batch_stage(name: str, cfg: PipelineConfig) -> BatchStage:
     """The pure stage object for a stage that reads a table, configured by its own section."""
+    from pipeline.dedup.stages import ExactDedup, NearDedup, SegmentDedup
     from pipeline.filter import FileFilter
     from pipeline.quality.stage import QualityScorer
     from pipeline.sft.stage import SftExtractor
 
+    budget = cfg.quality.parse_budget_ms
     builders = {"filter": lambda: FileFilter(cfg.filter), "quality": lambda: QualityScorer(cfg.quality),
-                "sft": lambda: SftExtractor(cfg.sft, cfg.quality.parse_budget_ms)}
+                "exact": lambda: ExactDedup(cfg.dedup), "near": lambda: NearDedup(cfg.dedup),
+                "segments": lambda: SegmentDedup(cfg.dedup, budget), "sft": lambda: SftExtractor(cfg.sft, budget)}
     return builders[name]()
 
 
 def section(name: str, cfg: PipelineConfig):
     """The config section whose values decide a stage's output (part of its fingerprint)."""
+    d = cfg.dedup
     if name == "sft":  # pairs depend on the parse budget too
         return {"sft": cfg.sft, "parse_budget_ms": cfg.quality.parse_budget_ms}
+    if name == "exact":
+        return {}
+    if name == "near":
+        return {k: getattr(d, k) for k in ("shingle_tokens", "num_perm", "threshold", "seed", "min_tokens", "verify",
+                                           "max_bucket")}
+    if name == "segments":
+        return {"min_lines": d.segment_min_lines, "max_dup_frac": d.segment_max_dup_frac,
+                "parse_budget_ms": cfg.quality.parse_budget_ms}
     return getattr(cfg, name)
 
 

@@ -49,6 +49,37 @@ def todo():
 '''
 
 
+def stack_module(variant: int = 0) -> bytes:
+    """A 76-line module; variant 1 rewrites one comment (a near duplicate, Jaccard about 0.94)."""
+    lines = ['"""A bounded stack with statistics."""', "", "", "class BoundedStack:",
+             '    """A stack that refuses to grow past its capacity."""', "",
+             "    def __init__(self, capacity):", "        self.capacity = capacity", "        self.items = []",
+             "        self.pushes = 0", "        self.pops = 0", ""]
+    for i in range(8):
+        lines += [f"    def operation_{i}(self, value):", f"        # step {i}: push then maybe pop",
+                  "        if len(self.items) >= self.capacity:", "            raise OverflowError(value)",
+                  f"        self.items.append(value * {i + 1})", "        self.pushes += 1",
+                  f"        return self.items[-1] + {i}", ""]
+    if variant:
+        lines[13] = "        # step 0: append, then maybe remove"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def shared_functions(extra: str) -> bytes:
+    """Two functions shared by both files of a pair (20 of 35 code lines), and one of their own: the pair is no
+    near duplicate (Jaccard about 0.4) but the later copy has 57% of its code in segments seen first elsewhere."""
+    shared = []
+    for name in ("parse_header", "render_table"):
+        shared += [f"def {name}(rows, width):", f'    """{name.replace("_", " ").capitalize()}."""',
+                   "    out = []", "    for row in rows:", "        cells = [str(c).ljust(width) for c in row]",
+                   "        out.append(' | '.join(cells))", "    total = sum(len(line) for line in out)",
+                   "    if total > width * 100:", "        out = out[:100]", "    return '\\n'.join(out)", "", ""]
+    own = [f"def {extra}(value):", f'    """Only in the file of {extra}."""']
+    own += [f"    {extra}_{i} = value * {i + 7} - {len(extra) + i}" for i in range(12)]
+    own += [f"    return {' + '.join(f'{extra}_{i}' for i in range(12))}", ""]
+    return ("\n".join(shared + own) + "\n").encode()
+
+
 def _tar_gz(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -103,9 +134,17 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
     put("src/tangled.py", low_quality_python(), R.LOW_QUALITY)
     put("src/geometry.py", DOCUMENTED, "kept")
     put("docs/guide.md", b"# Guide\n\nInstall the package and run the tool.\n", "kept")
+    # duplicates: which copy survives depends on quality scores and ids, so the tests resolve "dup:<group>"
+    put("src/copy_of_add.py", PY, "dup:exact")
+    expect["src/add.py"] = "dup:exact"  # and pkg/ok.py inside pkg.tar.gz holds the same text
+    put("lib/stack.py", stack_module(0), "dup:near")
+    put("lib/stack_copy.py", stack_module(1), "dup:near")
+    put("seg/first.py", shared_functions("only_first"), "dup:segments")
+    put("seg/second.py", shared_functions("only_second"), "dup:segments")
     put(".git/HEAD", b"ref: refs/heads/main\n", "")  # never listed
     put("pkg.tar.gz", _tar_gz({"pkg/ok.py": PY, "../evil.py": PY, "/abs/evil.py": PY}), "")
-    expect.update({"pkg/ok.py": "kept", "../evil.py": R.UNSAFE_ARCHIVE_PATH, "/abs/evil.py": R.UNSAFE_ARCHIVE_PATH})
+    expect.update({"pkg/ok.py": "dup:exact", "../evil.py": R.UNSAFE_ARCHIVE_PATH,
+                   "/abs/evil.py": R.UNSAFE_ARCHIVE_PATH})
     put("broken.tar.gz", _tar_gz({"b/x.py": PY})[:40] + b"garbage" * 10, "")
     expect["broken.tar.gz"] = R.CORRUPT_ARCHIVE
     put("bundle.zip", _zip({"z/ok.go": b"package main\n\nfunc main() {}\n"}), "")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.config import STAGES
 from pipeline.runner import run
 from tests.corpus import write_mixed_corpus
 
@@ -56,11 +57,11 @@ def test_spark_submit_on_standalone_cluster_matches_local(cluster, spark, make_c
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert submit.returncode == 0, submit.stderr[-4000:]
     summary = json.loads((out_cluster / "run.json").read_text())
-    assert summary["finished"] and [s["status"] for s in summary["stages"]] == ["ran"] * 4
+    assert summary["finished"] and [s["status"] for s in summary["stages"]] == ["ran"] * len(STAGES)
     assert f"Connecting to master {master}" in submit.stderr or "StandaloneSchedulerBackend" in submit.stderr
 
     local = run(make_cfg([f"corpus={corpus}"], output=tmp_path / "local"), spark)
-    for stage in ("ingest", "filter", "quality", "sft"):
+    for stage in STAGES:
         for status in ("kept", "rejected"):
             assert _rows(out_cluster / stage, status) == _rows(tmp_path / "local" / stage, status)
     chat = [sorted(pq.read_table(d / "sft" / "chatml").to_pylist(), key=lambda r: r["id"])

@@ -19,6 +19,8 @@ def arrow_schema(df) -> pa.Schema:
 def apply_stage(df, stage: BatchStage):
     """`stage` over `df`. A stage that only marks rows and names the columns it reads (`reads`) runs as an Arrow UDF
     on those columns alone, so wide columns such as content never travel to Python and back."""
+    if hasattr(stage, "transform"):  # a whole-dataset step (dedup): a DataFrame function
+        return stage.transform(df)
     if stage.reads is None:
         return df.mapInArrow(stage, spark_schema(stage.output_schema(arrow_schema(df))))
     from pyspark.sql import functions as F

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from pipeline.cli import _parser, build_config, main
+from pipeline.config import STAGES
 from pipeline.default_corpus import default_inputs
 
 
@@ -41,7 +42,7 @@ def test_no_input_means_the_embedded_corpus():
     cfg = build_config(_parser().parse_args(["run"]))
     assert cfg.run.inputs == default_inputs() and any(i.startswith("stdlib=") for i in cfg.run.inputs)
     assert "site-packages" in cfg.ingest.skip_dirs and ".git" in cfg.ingest.skip_dirs
-    assert cfg.run.output == "out/run" and cfg.run.stages == ["ingest", "filter", "quality", "sft"]
+    assert cfg.run.output == "out/run" and cfg.run.stages == list(STAGES)
     only = build_config(_parser().parse_args(["filter", "--input", "t", "--output", "o", "--set", "run.force=true"]))
     assert (only.run.stages, only.run.inputs, only.run.force) == (["filter"], ["t"], True)
 

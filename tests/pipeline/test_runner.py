@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import reasons
+from pipeline.config import STAGES
 from pipeline.runner import ReconciliationError, run
 from pipeline.typed_config import ConfigError
 from tests.corpus import write_mixed_corpus
@@ -20,7 +21,8 @@ from tests.corpus import write_mixed_corpus
 pytestmark = pytest.mark.spark
 FILTER_REASONS = {reasons.FILE_TOO_LARGE, reasons.TOO_MANY_LINES, reasons.AVG_LINE_TOO_LONG,
                   reasons.MAX_LINE_TOO_LONG, reasons.LOW_ALNUM_FRACTION}
-ALL_STAGES = ["ingest", "filter", "quality", "sft"]
+ALL_STAGES = list(STAGES)
+DUP_REASONS = {"exact": reasons.EXACT_DUPLICATE, "near": reasons.NEAR_DUPLICATE, "segments": reasons.SEGMENT_DUPLICATE}
 
 
 def _table(uri: str):
@@ -50,35 +52,67 @@ def mixed_run(spark, mixed, tmp_path_factory):
     return cfg, run(cfg, spark)
 
 
+def _resolve_duplicates(expect: dict, summary: dict) -> dict:
+    """Within each "dup:<stage>" group, the copy with the best quality score (then the smallest id) is kept."""
+    quality = _table(_stage(summary, "quality")["kept_table"]).select(["path", "id", "quality_score"]).to_pylist()
+    by_path = {r["path"]: r for r in quality}
+    out = dict(expect)
+    for group in {v for v in expect.values() if v.startswith("dup:")}:
+        paths = [p for p, v in expect.items() if v == group]
+        best = min(paths, key=lambda p: (-by_path[p]["quality_score"], by_path[p]["id"]))
+        stage = group.split(":")[1]
+        for p in paths:
+            out[p] = "kept" if p == best else DUP_REASONS[stage]
+    return out
+
+
 def test_every_hostile_file_ends_in_its_reason(mixed, mixed_run):
     _, expect = mixed
     _, summary = mixed_run
     ingest = _stage(summary, "ingest")
     got: dict[str, str] = {}
-    for name in ("ingest", "filter", "quality"):
+    for name in ("ingest", "filter", "quality", "exact", "near", "segments"):
         for row in _table(_stage(summary, name)["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
             got[row["path"]] = row["reject_reason"]
-    quality = _table(_stage(summary, "quality")["kept_table"])
-    for path in quality.column("path").to_pylist():
+    final = _table(summary["final_table"])
+    for path in final.column("path").to_pylist():
         got[path] = "kept"
-    assert got == expect
+    assert got == _resolve_duplicates(expect, summary)
+    quality = _table(_stage(summary, "quality")["kept_table"])
     scored = dict(zip(quality.column("path").to_pylist(), quality.column("quality_scored").to_pylist()))
     assert scored["docs/guide.md"] is False and scored["src/add.py"] is True  # Markdown passes through unscored
     assert ingest["kept_by"] == {} and _stage(summary, "quality")["kept_by"]["quality_scored"]["false"] >= 1
 
 
+def test_duplicates_name_the_copy_that_was_kept(mixed_run):
+    _, summary = mixed_run
+    kept_ids = set(_table(summary["final_table"]).column("id").to_pylist())
+    for name, prefix in (("exact", "same content as "), ("near", "near-duplicate of ")):
+        for row in _table(_stage(summary, name)["rejected_table"]).to_pylist():
+            kept = row["reject_detail"][len(prefix):].split(" ")[0]
+            assert row["reject_detail"].startswith(prefix) and kept in kept_ids
+    near = _stage(summary, "near")["stats"]
+    assert near["bands"] * near["rows"] <= 256 and near["edges"] >= 1 and near["cc_rounds"] >= 1
+    segs = _stage(summary, "segments")
+    assert "first seen in" in _table(segs["rejected_table"]).column("reject_detail")[0].as_py()
+    assert segs["stats"]["segment_duplication_by_language"]["Python"]["duplicates"] >= 2
+
+
 def test_rows_reconcile_and_nothing_is_lost(mixed, mixed_run):
     _, expect = mixed
     _, summary = mixed_run
-    ingest, filt, quality, sft = (_stage(summary, n) for n in ALL_STAGES)
+    ingest, filt, quality, sft = (_stage(summary, n) for n in ("ingest", "filter", "quality", "sft"))
     assert ingest["rows_in"] == len(expect) == ingest["kept"] + ingest["rejected"]
     assert filt["rows_in"] == ingest["kept"] == filt["kept"] + filt["rejected"]
     assert quality["rows_in"] == filt["kept"] == quality["kept"] + quality["rejected"]
+    for before, name in (("quality", "exact"), ("exact", "near"), ("near", "segments")):
+        assert _stage(summary, name)["rows_in"] == _stage(summary, before)["kept"] == \
+            _stage(summary, name)["kept"] + _stage(summary, name)["rejected"]
     assert sft["rows_in"] == sft["kept"] + sft["rejected"] > 0
     assert set(filt["rejected_by_reason"]) == FILTER_REASONS
     rejects = _table(summary["rejects_table"])
     assert rejects.num_rows == sum(s["rejected"] for s in summary["stages"])
-    assert sorted(set(rejects.column("stage").to_pylist())) == sorted(ALL_STAGES)
+    assert sorted(set(rejects.column("stage").to_pylist())) == sorted(ALL_STAGES)  # every stage rejected something
     assert rejects.schema.names == ["id", "source", "path", "stage", "reason", "detail"]
 
 
@@ -95,14 +129,14 @@ def test_sft_pairs_and_chatml_from_the_documented_file(mixed_run):
     area = [r for r in chat.to_pylist() if r["pair_id"] == pairs["area"]["id"]]
     assert sorted(r["task"] for r in area) == ["annotate", "explain", "generate"]
     assert all([m["role"] for m in r["messages"]] == ["system", "human", "bot"] for r in area)
-    assert summary["final_table"].endswith("/quality/status=kept")
+    assert summary["final_table"].endswith("/segments/status=kept")
 
 
 def test_run_json_names_every_table(mixed_run):
     cfg, summary = mixed_run
     on_disk = json.loads((Path(cfg.run.output) / "run.json").read_text())
     assert on_disk == summary and on_disk["finished"] is True
-    assert on_disk["final_table"].endswith("/quality/status=kept")
+    assert on_disk["final_table"].endswith("/segments/status=kept")
     for stage in on_disk["stages"]:
         assert Path(stage["kept_table"].replace("file://", "")).is_dir()
         assert (Path(stage["path"].replace("file://", "")) / "_SUCCESS").exists()
@@ -112,12 +146,12 @@ def test_run_json_names_every_table(mixed_run):
 def test_rerun_skips_and_rethreshold_reruns_only_filter(spark, mixed_run, make_cfg, mixed):
     cfg, first = mixed_run
     again = run(cfg, spark)
-    assert [s["status"] for s in again["stages"]] == ["skipped"] * 4
+    assert [s["status"] for s in again["stages"]] == ["skipped"] * len(ALL_STAGES)
     assert [s["kept"] for s in again["stages"]] == [s["kept"] for s in first["stages"]]
     import dataclasses
     looser = dataclasses.replace(cfg, filter=dataclasses.replace(cfg.filter, max_lines=20_000))
     third = run(looser, spark)
-    assert [s["status"] for s in third["stages"]] == ["skipped", "ran", "ran", "ran"]
+    assert [s["status"] for s in third["stages"]] == ["skipped"] + ["ran"] * (len(ALL_STAGES) - 1)
     assert reasons.TOO_MANY_LINES not in _stage(third, "filter")["rejected_by_reason"]
     assert _stage(third, "filter")["kept"] == _stage(first, "filter")["kept"] + 1
 

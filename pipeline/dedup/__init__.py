@@ -1,0 +1,1 @@
+"""Deduplication: global exact (content hash), file-level near (MinHash LSH), segment-level (tree-sitter segments)."""

@@ -1,0 +1,110 @@
+"""Segment-level dedup: functions and classes (tree-sitter), normalised and hashed, counted across files."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+import pyarrow as pa
+
+from pipeline.quality.analyze import ParseBudgetExceeded, captures, last_row, parse
+from pipeline.quality.specs import SPECS
+
+# class-like nodes per grammar; with the functions of quality/specs.py they are the segments
+CLASSES = {
+    "python": ("class_definition",), "java": ("class_declaration", "interface_declaration", "enum_declaration"),
+    "cpp": ("class_specifier", "struct_specifier"),
+    "csharp": ("class_declaration", "struct_declaration", "interface_declaration"),
+    "javascript": ("class_declaration",), "typescript": ("class_declaration", "interface_declaration"),
+    "tsx": ("class_declaration", "interface_declaration"), "rust": ("impl_item", "struct_item", "trait_item"),
+    "php": ("class_declaration",), "ruby": ("class", "module"), "kotlin": ("class_declaration",),
+    "scala": ("class_definition", "object_definition", "trait_definition"), "swift": ("class_declaration",),
+    "go": ("type_declaration",),
+}
+SEGMENTS = pa.schema([("id", pa.string()), ("language", pa.string()), ("seg_hash", pa.int64()),
+                      ("start_line", pa.int32()), ("end_line", pa.int32()), ("code_lines", pa.int32())])
+_SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=None)
+def _class_query(grammar: str):
+    from tree_sitter import Query
+
+    from pipeline.quality.grammars import language
+
+    return Query(language(grammar), "[" + " ".join(f"({t})" for t in CLASSES[grammar]) + "] @class")
+
+
+def normalise(text: str, comments: list[tuple[int, int]], start: int) -> str:
+    """A segment's text without its comments and without any whitespace (byte offsets relative to `start`)."""
+    raw = text.encode("utf-8")
+    kept, pos = [], 0
+    for c_start, c_end in sorted(comments):
+        kept.append(raw[pos:c_start - start])
+        pos = c_end - start
+    kept.append(raw[pos:])
+    return _SPACE.sub("", b"".join(kept).decode("utf-8", "replace"))
+
+
+def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list[tuple[int, int, int]]:
+    """(hash, first line, last line) of every function or class of at least min_lines lines."""
+    spec = SPECS.get(language)
+    if spec is None:
+        return []
+    source = text.encode("utf-8")
+    tree = parse(source, spec.grammar, budget_ms)
+    caps = captures(tree.root_node, language)
+    nodes = list(caps.get("fn", []))
+    if spec.grammar in CLASSES:
+        from tree_sitter import QueryCursor
+
+        nodes += QueryCursor(_class_query(spec.grammar)).captures(tree.root_node).get("class", [])
+    comments = [(c.start_byte, c.end_byte) for c in caps.get("comment", [])]
+    out = []
+    for node in nodes:
+        first, last = node.start_point[0], last_row(node)
+        if last - first + 1 < min_lines:
+            continue
+        inner = [(a, b) for a, b in comments if a >= node.start_byte and b <= node.end_byte]
+        body = normalise(source[node.start_byte:node.end_byte].decode("utf-8", "replace"), inner, node.start_byte)
+        digest = int.from_bytes(hashlib.blake2b(body.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+        out.append((digest, first + 1, last + 1))
+    return out
+
+
+def segment_batches(batches, min_lines: int, budget_ms: float):
+    """mapInArrow body: (id, language, content) in; one row per segment out, with the file's code lines."""
+    for batch in batches:
+        rows = []
+        for rec in batch.select(["id", "language", "content"]).to_pylist():
+            if rec["content"] is None:
+                continue
+            try:
+                found = segments(rec["content"], rec["language"], min_lines, budget_ms)
+            except ParseBudgetExceeded:
+                continue  # quality already rejects files over the budget; nothing to count
+            code_lines = sum(1 for line in rec["content"].split("\n") if line.strip())
+            rows += [{"id": rec["id"], "language": rec["language"], "seg_hash": h, "start_line": a, "end_line": b,
+                      "code_lines": code_lines} for h, a, b in found]
+        yield pa.RecordBatch.from_pylist(rows, schema=SEGMENTS)
+
+
+def duplicated_share(df, min_lines: int, budget_ms: float):
+    """(per-file frame: id, dup_lines, code_lines, first_copy; per-language segment frame) on Spark.
+
+    A segment is a duplicate in every file but the first (smallest id) that holds it; a file's duplicated lines
+    are the union of the lines of its duplicate segments."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from schemas.spark import spark_schema
+
+    body = functools.partial(segment_batches, min_lines=min_lines, budget_ms=budget_ms)
+    segs = df.select("id", "language", "content").mapInArrow(body, spark_schema(SEGMENTS))
+    w = Window.partitionBy("seg_hash")
+    segs = segs.withColumn("first_copy", F.min("id").over(w)).withColumn("dup", F.col("id") != F.col("first_copy"))
+    lines = (segs.where("dup").select("id", "code_lines", "first_copy",
+                                      F.explode(F.sequence("start_line", "end_line")).alias("line"))
+             .groupBy("id").agg(F.countDistinct("line").alias("dup_lines"), F.first("code_lines").alias("code_lines"),
+                                F.min("first_copy").alias("first_copy")))
+    return lines, segs

@@ -1,0 +1,115 @@
+"""The three dedup stages: DataFrame steps that mark duplicate rows with a reason naming the kept copy."""
+from __future__ import annotations
+
+from pipeline import reasons
+from pipeline.config import DedupConfig
+from pipeline.stage import DETAIL, REASON, BatchStage
+
+
+def _mark(df, condition, reason: str, detail):
+    """Set the reject pair where `condition` holds on rows no earlier stage rejected."""
+    from pyspark.sql import functions as F
+
+    hit = F.col(REASON).isNull() & F.coalesce(condition, F.lit(False))
+    return (df.withColumn(DETAIL, F.when(hit, detail).otherwise(F.col(DETAIL)))
+              .withColumn(REASON, F.when(hit, F.lit(reason)).otherwise(F.col(REASON))))
+
+
+class FrameStage(BatchStage):
+    """A whole-dataset stage: `transform` is a DataFrame function; `stats` holds what it measured on the way."""
+
+    def __init__(self, cfg: DedupConfig, budget_ms: float = 2000.0):
+        self.cfg, self.budget_ms = cfg, budget_ms
+        self.stats: dict = {}
+
+    def apply(self, batch):
+        raise TypeError(f"{self.name} is a whole-dataset stage: use transform(DataFrame)")
+
+    def transform(self, df):
+        raise NotImplementedError
+
+
+class ExactDedup(FrameStage):
+    """One copy per content hash survives: the highest quality score, then the smallest id."""
+
+    name = "exact"
+
+    def transform(self, df):
+        from pyspark.sql import functions as F
+
+        from pipeline.dedup.exact import exact_survivors
+
+        marked = exact_survivors(df)
+        detail = F.concat(F.lit("same content as "), F.col("exact_survivor"), F.lit(" ("),
+                          F.col("exact_copies").cast("string"), F.lit(" copies)"))
+        out = _mark(marked, F.col("exact_survivor") != F.col("id"), reasons.EXACT_DUPLICATE, detail)
+        return out.drop("exact_survivor", "exact_copies")
+
+
+class NearDedup(FrameStage):
+    """MinHash LSH over code-token shingles; one survivor per connected component of verified pairs."""
+
+    name = "near"
+
+    def transform(self, df):
+        from pyspark.sql import functions as F
+
+        from pipeline.dedup.components import connected_components
+        from pipeline.dedup.near import candidate_pairs, lsh_params, signature_frame, survivors, verified_edges
+
+        c = self.cfg
+        bands, rows = lsh_params(c.threshold, c.num_perm)
+        sigs = signature_frame(df, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
+        pairs = candidate_pairs(sigs, bands, rows, c.max_bucket)
+        if c.verify:
+            pairs = verified_edges(pairs, sigs, c.threshold)
+        else:
+            pairs = pairs.withColumn("jaccard", F.lit(None).cast("double")).withColumn("kept", F.lit(True))
+        pairs = pairs.localCheckpoint()
+        counts = pairs.agg(F.count(F.lit(1)), F.sum(F.col("kept").cast("long"))).first()
+        skipped = sigs.where(F.col("sig").isNull()).count()
+        self.stats = {"bands": bands, "rows": rows, "candidate_pairs": int(counts[0]),
+                      "edges": int(counts[1] or 0), "rejected_by_verification": int(counts[0]) - int(counts[1] or 0),
+                      "files_too_short_to_minhash": skipped, "cc_rounds": 0}
+        edges = pairs.where("kept").select("a", "b")
+        if self.stats["edges"] == 0:
+            return df
+        components, rounds = connected_components(edges)
+        self.stats["cc_rounds"] = rounds
+        best = survivors(components, sigs).localCheckpoint()
+        self.stats["components"] = best.select("survivor").distinct().count()
+        marked = df.join(best, "id", "left")
+        detail = F.concat(F.lit("near-duplicate of "), F.col("survivor"), F.lit(" (component of "),
+                          F.col("size").cast("string"), F.lit(" files)"))
+        out = _mark(marked, F.col("survivor").isNotNull() & (F.col("survivor") != F.col("id")),
+                    reasons.NEAR_DUPLICATE, detail)
+        return out.select(*df.columns)
+
+
+class SegmentDedup(FrameStage):
+    """Files made mostly of functions/classes first seen in another file (by stable id) are rejected."""
+
+    name = "segments"
+
+    def transform(self, df):
+        from pyspark.sql import functions as F
+
+        from pipeline.dedup.segments import duplicated_share
+
+        c = self.cfg
+        lines, segs = duplicated_share(df, c.segment_min_lines, self.budget_ms)
+        segs = segs.localCheckpoint()
+        lines = lines.localCheckpoint()
+        by_lang = segs.groupBy("language").agg(F.count(F.lit(1)).alias("n"),
+                                               F.sum(F.col("dup").cast("long")).alias("d"))
+        self.stats = {"segment_duplication_by_language": {
+            r["language"]: {"segments": int(r["n"]), "duplicates": int(r["d"]), "rate": round(r["d"] / r["n"], 4)}
+            for r in sorted(by_lang.collect(), key=lambda r: -r["n"])}}
+        marked = df.join(lines, "id", "left")
+        share = F.col("dup_lines") / F.col("code_lines")
+        detail = F.concat(F.format_number(share * 100, 1), F.lit("% of code lines ("),
+                          F.col("dup_lines").cast("string"),
+                          F.lit("/"), F.col("code_lines").cast("string"), F.lit(") in segments first seen in "),
+                          F.col("first_copy"), F.lit(f" > dedup.segment_max_dup_frac={c.segment_max_dup_frac:g}"))
+        out = _mark(marked, share > F.lit(c.segment_max_dup_frac), reasons.SEGMENT_DUPLICATE, detail)
+        return out.select(*df.columns)
