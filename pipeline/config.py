@@ -95,7 +95,13 @@ class DedupConfig:
     seed: int = option(1, "MinHash permutation seed (as datasketch's `seed`)", min=0)
     min_tokens: int = option(20, "files with fewer code tokens are not MinHashed (they would form one giant "
                                  "cluster of near-empty files)", min=1)
-    verify: bool = option(True, "keep a candidate pair only if its estimated Jaccard reaches the threshold")
+    verify: str = option("exact", "how a candidate pair is checked before it becomes an edge: the exact Jaccard of "
+                                  "the two files' shingle sets, the estimate from their signatures, or none",
+                         choices=("exact", "estimate", "none"))
+    candidate_threshold: float = option(0.7, "LSH bands and rows come from datasketch's optimal-parameter routine "
+                                             "at this threshold (below `threshold`, for recall; verification then "
+                                             "applies `threshold`); with verify=none, `threshold` is used",
+                                        min=0.05, max=1.0)
     max_bucket: int = option(50, "LSH buckets larger than this are linked as a star, not all pairs", min=2)
     segment_min_lines: int = option(5, "functions/classes shorter than this are not segments", min=1)
     segment_max_dup_frac: float = option(0.5, "reject files with a larger share of code lines in segments first "

@@ -71,6 +71,9 @@ class Runner:
     # -- the run -------------------------------------------------------------------------------------------
     def run(self) -> dict:
         names = in_pipeline_order(self.cfg.run.stages)
+        for name in names:  # settings only a stage can judge fail here, before any job runs
+            if not SPECS[name].source and hasattr(stage := batch_stage(name, self.cfg), "check"):
+                stage.check()
         self.fs.mkdirs(self.out)
         # half-written outputs of a killed run (one run per output folder at a time)
         self.fs.delete(self.staging_root)

@@ -173,31 +173,65 @@ def _minhash(shingle_h: np.ndarray, shingle_doc: np.ndarray, n_docs: int, a, b, 
     return sig.T
 
 
-def signatures(texts: pa.Array, n: int, num_perm: int, seed: int, min_tokens: int,
-               chunk_bytes: int = 4 << 20) -> tuple[np.ndarray, np.ndarray]:
-    """(signatures uint32[len(texts), num_perm], token counts). Texts with fewer than max(n, min_tokens) tokens
-    get a signature of all 0xFFFFFFFF and should be skipped by the caller (their token count says so)."""
+def _chunks(texts: pa.Array, n: int, chunk_bytes: int):
+    """(first doc, end doc, token counts, shingle hashes, shingle docs) per chunk of a few MB of whole documents."""
     texts = texts.cast(pa.string()) if texts.type != pa.string() else texts
-    a, b = permutations(num_perm, seed)
-    sig = np.full((len(texts), num_perm), np.uint32(_MASK32), dtype=np.uint32)
-    n_tokens = np.zeros(len(texts), dtype=np.int64)
-    lo = 0
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-    data = texts.buffers()[2]
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1] \
+        if len(texts) else np.zeros(1, np.int32)
+    data = texts.buffers()[2] if len(texts) else None
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lo = 0
     while lo < len(texts):  # a few MB of text at a time keeps the prefix arrays small
         hi = lo + 1
         while hi < len(texts) and offsets[hi + 1] - offsets[lo] <= chunk_bytes:
             hi += 1
         base = offsets[lo]
         buf = raw[base:offsets[hi]]
-        doc_starts = (offsets[lo:hi] - base).astype(np.int64)
-        doc_ends = (offsets[lo + 1:hi + 1] - base).astype(np.int64)
         if len(buf):
+            doc_starts = (offsets[lo:hi] - base).astype(np.int64)
+            doc_ends = (offsets[lo + 1:hi + 1] - base).astype(np.int64)
             starts, ends, docs = _token_spans(buf, doc_starts, doc_ends)
-            n_tokens[lo:hi] = np.bincount(docs, minlength=hi - lo)
+            n_tokens = np.bincount(docs, minlength=hi - lo)
             sh, sd = _shingle_hashes(_token_hashes(buf, starts, ends), docs, n)
-            keep = n_tokens[lo:hi][sd] >= max(n, min_tokens)
-            sig[lo:hi] = _minhash(sh[keep], sd[keep], hi - lo, a, b)
+        else:
+            n_tokens, sh, sd = np.zeros(hi - lo, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.int64)
+        yield lo, hi, n_tokens, sh, sd
         lo = hi
-    return sig, n_tokens
+
+
+def signatures(texts: pa.Array, n: int, num_perm: int, seed: int, min_tokens: int,
+               chunk_bytes: int = 4 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """(signatures uint32[len(texts), num_perm], token counts). Texts with fewer than max(n, min_tokens) tokens
+    get a signature of all 0xFFFFFFFF and should be skipped by the caller (their token count says so)."""
+    a, b = permutations(num_perm, seed)
+    sig = np.full((len(texts), num_perm), np.uint32(_MASK32), dtype=np.uint32)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for lo, hi, n_tokens, sh, sd in _chunks(texts, n, chunk_bytes):
+        counts[lo:hi] = n_tokens
+        keep = n_tokens[sd] >= max(n, min_tokens)
+        sig[lo:hi] = _minhash(sh[keep], sd[keep], hi - lo, a, b)
+    return sig, counts
+
+
+def shingle_sets(texts: pa.Array, n: int, chunk_bytes: int = 4 << 20) -> list[np.ndarray]:
+    """Each text's set of shingle hashes, sorted (for exact Jaccard)."""
+    out: list[np.ndarray] = []
+    for lo, hi, _, sh, sd in _chunks(texts, n, chunk_bytes):
+        key = (sd.astype(np.uint64) << np.uint64(32)) | sh.astype(np.uint64)
+        key = np.unique(key)
+        docs = (key >> np.uint64(32)).astype(np.int64)
+        cuts = np.searchsorted(docs, np.arange(hi - lo + 1))
+        values = (key & np.uint64(_MASK32)).astype(np.uint32)
+        out += [values[cuts[i]:cuts[i + 1]] for i in range(hi - lo)]
+    return out
+
+
+def exact_jaccard(a: pa.Array, b: pa.Array, n: int) -> np.ndarray:
+    """Jaccard of the shingle-hash sets of a[i] and b[i], for every i."""
+    sa, sb = shingle_sets(a, n), shingle_sets(b, n)
+    out = np.empty(len(sa), dtype=np.float64)
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        inter = len(np.intersect1d(x, y, assume_unique=True))
+        union = len(x) + len(y) - inter
+        out[i] = inter / union if union else 0.0  # two empty sets: no evidence of duplication
+    return out

@@ -6,17 +6,25 @@ import functools
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.minhash import signatures
+from pipeline.dedup.minhash import exact_jaccard, signatures
 
 SIGNATURES = pa.schema([("id", pa.string()), ("rank_score", pa.float64()), ("n_tokens", pa.int64()),
                         ("sig", pa.binary())])
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) from datasketch's own optimal-parameter routine (equal false-positive/negative weights)."""
+    """(bands, rows) from datasketch's own optimal-parameter routine (equal false-positive/negative weights) for
+    the threshold candidates are drawn at."""
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    from pipeline.typed_config import ConfigError
+
+    try:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    except ValueError as e:  # datasketch needs at least two bands
+        raise ConfigError(f"dedup: datasketch finds no LSH bands and rows for threshold {threshold:g} with num_perm "
+                          f"{num_perm} ({e}); lower dedup.threshold / dedup.candidate_threshold or raise "
+                          f"dedup.num_perm") from None
     return lsh.b, lsh.r
 
 
@@ -36,7 +44,10 @@ def signature_frame(df, shingle_tokens: int, num_perm: int, seed: int, min_token
 
     body = functools.partial(signature_batches, shingle_tokens=shingle_tokens, num_perm=num_perm, seed=seed,
                              min_tokens=min_tokens)
-    return df.select("id", "content", "quality_score").mapInArrow(body, spark_schema(SIGNATURES))
+    from pyspark.sql import functions as F
+
+    score = F.col("quality_score") if "quality_score" in df.columns else F.lit(None).cast("float")  # no quality
+    return df.select("id", "content", score.alias("quality_score")).mapInArrow(body, spark_schema(SIGNATURES))
 
 
 def estimated_jaccard(a: pa.Array, b: pa.Array) -> pa.Array:
@@ -73,20 +84,32 @@ def candidate_pairs(sigs, bands: int, rows: int, max_bucket: int):
     return small.unionByName(large).distinct()
 
 
-def verified_edges(pairs, sigs, threshold: float):
-    """Candidate pairs with their estimated Jaccard, and whether it reaches the threshold."""
+def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_tokens: int):
+    """Candidate pairs with their Jaccard (estimated from signatures, or exact from the two files' shingle sets)
+    and whether it reaches the threshold; mode "none" keeps every candidate."""
     from pyspark.sql import functions as F
 
-    s = sigs.select("id", "sig")
-    joined = (pairs.join(s.withColumnRenamed("id", "a").withColumnRenamed("sig", "sig_a"), "a")
-                   .join(s.withColumnRenamed("id", "b").withColumnRenamed("sig", "sig_b"), "b"))
-    jaccard = F.arrow_udf(_jaccard_udf, returnType="double")
-    return joined.select("a", "b", jaccard("sig_a", "sig_b").alias("jaccard")) \
+    if mode == "none":
+        return pairs.withColumn("jaccard", F.lit(None).cast("double")).withColumn("kept", F.lit(True))
+    side = sigs.select("id", "sig") if mode == "estimate" else contents.select("id", F.col("content").alias("sig"))
+    joined = (pairs.join(side.withColumnRenamed("id", "a").withColumnRenamed("sig", "x_a"), "a")
+                   .join(side.withColumnRenamed("id", "b").withColumnRenamed("sig", "x_b"), "b"))
+    if mode == "estimate":
+        jaccard = F.arrow_udf(_estimate_udf, returnType="double")
+    else:
+        jaccard = F.arrow_udf(_exact_udf(shingle_tokens), returnType="double")
+    return joined.select("a", "b", jaccard("x_a", "x_b").alias("jaccard")) \
                  .withColumn("kept", F.col("jaccard") >= F.lit(threshold))
 
 
-def _jaccard_udf(a: pa.Array, b: pa.Array) -> pa.Array:
+def _estimate_udf(a: pa.Array, b: pa.Array) -> pa.Array:
     return estimated_jaccard(a, b)
+
+
+def _exact_udf(shingle_tokens: int):
+    def exact(a: pa.Array, b: pa.Array) -> pa.Array:  # arrow_udf reads these type hints: a plain function
+        return pa.array(exact_jaccard(a, b, shingle_tokens), pa.float64())
+    return exact
 
 
 def survivors(components, sigs):

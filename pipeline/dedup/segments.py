@@ -1,6 +1,7 @@
 """Segment-level dedup: functions and classes (tree-sitter), normalised and hashed, counted across files."""
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import re
@@ -22,7 +23,8 @@ CLASSES = {
     "go": ("type_declaration",),
 }
 SEGMENTS = pa.schema([("id", pa.string()), ("language", pa.string()), ("seg_hash", pa.int64()),
-                      ("start_line", pa.int32()), ("end_line", pa.int32()), ("code_lines", pa.int32())])
+                      ("start_line", pa.int32()), ("end_line", pa.int32()), ("code_lines", pa.int32()),
+                      ("seg_code_lines", pa.list_(pa.int32()))])  # the segment's non-blank lines
 _SPACE = re.compile(r"\s+")
 
 
@@ -83,9 +85,11 @@ def segment_batches(batches, min_lines: int, budget_ms: float):
                 found = segments(rec["content"], rec["language"], min_lines, budget_ms)
             except ParseBudgetExceeded:
                 continue  # quality already rejects files over the budget; nothing to count
-            code_lines = sum(1 for line in rec["content"].split("\n") if line.strip())
+            nonblank = [i + 1 for i, line in enumerate(rec["content"].split("\n")) if line.strip()]
             rows += [{"id": rec["id"], "language": rec["language"], "seg_hash": h, "start_line": a, "end_line": b,
-                      "code_lines": code_lines} for h, a, b in found]
+                      "code_lines": len(nonblank),
+                      "seg_code_lines": nonblank[bisect.bisect_left(nonblank, a):bisect.bisect_right(nonblank, b)]}
+                     for h, a, b in found]
         yield pa.RecordBatch.from_pylist(rows, schema=SEGMENTS)
 
 
@@ -93,7 +97,7 @@ def duplicated_share(df, min_lines: int, budget_ms: float):
     """(per-file frame: id, dup_lines, code_lines, first_copy; per-language segment frame) on Spark.
 
     A segment is a duplicate in every file but the first (smallest id) that holds it; a file's duplicated lines
-    are the union of the lines of its duplicate segments."""
+    are the union of the code (non-blank) lines of its duplicate segments, so they never exceed its code lines."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -104,7 +108,7 @@ def duplicated_share(df, min_lines: int, budget_ms: float):
     w = Window.partitionBy("seg_hash")
     segs = segs.withColumn("first_copy", F.min("id").over(w)).withColumn("dup", F.col("id") != F.col("first_copy"))
     lines = (segs.where("dup").select("id", "code_lines", "first_copy",
-                                      F.explode(F.sequence("start_line", "end_line")).alias("line"))
+                                      F.explode("seg_code_lines").alias("line"))
              .groupBy("id").agg(F.countDistinct("line").alias("dup_lines"), F.first("code_lines").alias("code_lines"),
                                 F.min("first_copy").alias("first_copy")))
     return lines, segs

@@ -15,6 +15,14 @@ def _mark(df, condition, reason: str, detail):
               .withColumn(REASON, F.when(hit, F.lit(reason)).otherwise(F.col(REASON))))
 
 
+def _live(df):
+    """The rows no earlier stage rejected: only they take part in dedup (a rejected copy must not be the survivor,
+    or the kept copies would be lost with it)."""
+    from pyspark.sql import functions as F
+
+    return df.where(F.col(REASON).isNull()) if REASON in df.columns else df
+
+
 class FrameStage(BatchStage):
     """A whole-dataset stage: `transform` is a DataFrame function; `stats` holds what it measured on the way."""
 
@@ -51,6 +59,13 @@ class NearDedup(FrameStage):
 
     name = "near"
 
+    def check(self) -> None:
+        """Fail at start-up, not after the earlier stages ran, when the LSH parameters do not exist."""
+        from pipeline.dedup.near import lsh_params
+
+        lsh_params(self.cfg.threshold if self.cfg.verify == "none" else self.cfg.candidate_threshold,
+                   self.cfg.num_perm)
+
     def transform(self, df):
         from pyspark.sql import functions as F
 
@@ -58,14 +73,12 @@ class NearDedup(FrameStage):
         from pipeline.dedup.near import candidate_pairs, lsh_params, signature_frame, survivors, verified_edges
 
         c = self.cfg
-        bands, rows = lsh_params(c.threshold, c.num_perm)
-        sigs = signature_frame(df, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
+        # unverified candidates become edges, so they must be drawn at the threshold itself
+        bands, rows = lsh_params(c.threshold if c.verify == "none" else c.candidate_threshold, c.num_perm)
+        live = _live(df)
+        sigs = signature_frame(live, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
         pairs = candidate_pairs(sigs, bands, rows, c.max_bucket)
-        if c.verify:
-            pairs = verified_edges(pairs, sigs, c.threshold)
-        else:
-            pairs = pairs.withColumn("jaccard", F.lit(None).cast("double")).withColumn("kept", F.lit(True))
-        pairs = pairs.localCheckpoint()
+        pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens).localCheckpoint()
         counts = pairs.agg(F.count(F.lit(1)), F.sum(F.col("kept").cast("long"))).first()
         skipped = sigs.where(F.col("sig").isNull()).count()
         self.stats = {"bands": bands, "rows": rows, "candidate_pairs": int(counts[0]),
@@ -97,7 +110,7 @@ class SegmentDedup(FrameStage):
         from pipeline.dedup.segments import duplicated_share
 
         c = self.cfg
-        lines, segs = duplicated_share(df, c.segment_min_lines, self.budget_ms)
+        lines, segs = duplicated_share(_live(df), c.segment_min_lines, self.budget_ms)
         segs = segs.localCheckpoint()
         lines = lines.localCheckpoint()
         by_lang = segs.groupBy("language").agg(F.count(F.lit(1)).alias("n"),

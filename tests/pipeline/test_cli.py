@@ -61,3 +61,15 @@ def test_run_prints_the_stage_table_and_where_outputs_are(spark, tmp_path, capsy
     assert main(["ingest", "--input", f"demo={src}", "--output", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert [(s["name"], s["status"], s["kept"]) for s in summary["stages"]] == [("ingest", "skipped", 1)]
+
+
+def test_impossible_lsh_settings_fail_before_any_job(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("x = 1\n")
+    out = tmp_path / "out"
+    argv = ["run", "--input", str(src), "--output", str(out), "--set", "dedup.threshold=1.0",
+            "--set", "dedup.verify=none"]
+    assert main(argv) == 2
+    assert "no LSH bands and rows for threshold 1" in capsys.readouterr().err
+    assert not out.exists()
