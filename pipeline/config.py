@@ -102,6 +102,9 @@ class DedupConfig:
                                              "at this threshold (below `threshold`, for recall; verification then "
                                              "applies `threshold`); with verify=none, `threshold` is used",
                                         min=0.05, max=1.0)
+    verify_margin: float = option(0.1, "with verify=exact, pairs whose signature estimate is more than this below "
+                                       "`threshold` are rejected without the exact check (256 permutations "
+                                       "estimate within about 0.02)", min=0.0, max=1.0)
     max_bucket: int = option(50, "LSH buckets larger than this are linked as a star, not all pairs", min=2)
     segment_min_lines: int = option(5, "functions/classes shorter than this are not segments", min=1)
     segment_max_dup_frac: float = option(0.5, "reject files with a larger share of code lines in segments first "

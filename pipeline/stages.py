@@ -52,7 +52,7 @@ def section(name: str, cfg: PipelineConfig):
         return {}
     if name == "near":
         return {k: getattr(d, k) for k in ("shingle_tokens", "num_perm", "threshold", "seed", "min_tokens", "verify",
-                                           "candidate_threshold", "max_bucket")}
+                                           "candidate_threshold", "verify_margin", "max_bucket")}
     if name == "segments":
         return {"min_lines": d.segment_min_lines, "max_dup_frac": d.segment_max_dup_frac,
                 "parse_budget_ms": cfg.quality.parse_budget_ms}

@@ -78,7 +78,8 @@ class NearDedup(FrameStage):
         live = _live(df)
         sigs = signature_frame(live, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
         pairs = candidate_pairs(sigs, bands, rows, c.max_bucket)
-        pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens).localCheckpoint()
+        pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens,
+                               c.verify_margin).localCheckpoint()
         counts = pairs.agg(F.count(F.lit(1)), F.sum(F.col("kept").cast("long"))).first()
         skipped = sigs.where(F.col("sig").isNull()).count()
         self.stats = {"bands": bands, "rows": rows, "candidate_pairs": int(counts[0]),

@@ -68,8 +68,8 @@ def test_verified_edges_by_estimate_exact_jaccard_or_none(spark):
     sigs = spark.createDataFrame(ROWS, SIGS)
     pairs = spark.createDataFrame([("a", "b"), ("c", "e"), ("f", "g"), ("f", "h"), ("f", "i")], "a string, b string")
 
-    def edges(mode: str, threshold: float, contents=None) -> list[tuple]:
-        out = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1)
+    def edges(mode: str, threshold: float, contents=None, margin: float = 1.0) -> list[tuple]:
+        out = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1, margin=margin)
         return sorted((r["a"], r["b"], r["jaccard"], r["kept"]) for r in out.collect())
 
     # the share of equal signature values
@@ -84,6 +84,10 @@ def test_verified_edges_by_estimate_exact_jaccard_or_none(spark):
     assert edges("exact", 0.8, contents) == [
         ("a", "b", 0.8, True), ("c", "e", 0.0, False), ("f", "g", 1.0, True), ("f", "h", 2 / 3, False),
         ("f", "i", 0.0, False)]
+    # pairs whose estimate is more than `margin` below the threshold are dropped on the estimate alone
+    assert edges("exact", 0.8, contents, margin=0.4) == [
+        ("a", "b", 0.8, True), ("c", "e", 0.25, False), ("f", "g", 0.25, False), ("f", "h", 0.25, False),
+        ("f", "i", 0.25, False)]
     # every candidate is an edge
     assert edges("none", 0.99) == [(a, b, None, True) for a, b in
                                    [("a", "b"), ("c", "e"), ("f", "g"), ("f", "h"), ("f", "i")]]
