@@ -12,6 +12,7 @@ from schemas.tables import (
     STATUS_REJECTED,
     with_reject_columns,
 )
+from schemas.tokens import MANIFEST_NAME, TOKEN_SHARD, Manifest, ShardEntry
 
 __all__ = [
     "FILES",
@@ -25,4 +26,8 @@ __all__ = [
     "STATUS_KEPT",
     "STATUS_REJECTED",
     "with_reject_columns",
+    "MANIFEST_NAME",
+    "TOKEN_SHARD",
+    "Manifest",
+    "ShardEntry",
 ]
