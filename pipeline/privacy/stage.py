@@ -1,0 +1,66 @@
+"""The privacy stage: replaces personal data and secrets in kept rows' content, counts them, and rejects nothing."""
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.config import PrivacyConfig
+from pipeline.privacy.scrub import scrub_array
+from pipeline.stage import DETAIL, REASON, BatchStage, ensure_reject_columns
+from schemas import with_reject_columns
+
+# Added by the privacy stage: replacements per type in the row's content; null on rows rejected upstream (and for
+# types not in privacy.types), 0 when none was found.
+PII_COLUMNS = pa.schema(
+    [
+        pa.field("pii_email", pa.int32(), metadata={"doc": "e-mail addresses replaced by <EMAIL>"}),
+        pa.field("pii_ip_address", pa.int32(), metadata={"doc": "public IP addresses replaced by <IP_ADDRESS>"}),
+        pa.field("pii_key", pa.int32(), metadata={"doc": "API keys and tokens replaced by <KEY>"}),
+        pa.field("pii_password", pa.int32(), metadata={"doc": "passwords replaced by <PASSWORD>"}),
+        pa.field("pii_private_key", pa.int32(), metadata={"doc": "PEM private-key blocks replaced by <PRIVATE_KEY>"}),
+    ]
+)
+COLUMN_OF = {"EMAIL": "pii_email", "IP_ADDRESS": "pii_ip_address", "KEY": "pii_key", "PASSWORD": "pii_password",
+             "PRIVATE_KEY": "pii_private_key"}
+
+
+class PrivacyScrubber(BatchStage):
+    """Adds PII_COLUMNS; content, size_bytes and content_sha256 change only on rows where something was replaced.
+
+    The other measured columns (n_lines, line lengths, alnum_frac) keep their ingest values: they describe the file
+    the filter judged, and `id` stays the file's identity."""
+
+    name = "privacy"
+    sums = tuple(PII_COLUMNS.names)
+
+    def __init__(self, cfg: PrivacyConfig):
+        self.cfg = cfg
+
+    def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
+        base = [f for f in input_schema
+                if PII_COLUMNS.get_field_index(f.name) < 0 and f.name not in (REASON, DETAIL)]
+        return with_reject_columns(pa.schema(base + list(PII_COLUMNS)))
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        batch = ensure_reject_columns(batch)
+        schema = self.output_schema(batch.schema)
+        content = batch.column("content")
+        # Rows rejected upstream go to the scan as nulls: never scanned, never changed, counts null.
+        texts = pc.if_else(batch.column(REASON).is_valid(), pa.scalar(None, content.type), content)
+        types = tuple(self.cfg.types)
+        new = {"content": content.to_pylist(), "size_bytes": batch.column("size_bytes").to_pylist(),
+               "content_sha256": batch.column("content_sha256").to_pylist(),
+               **{c: [None] * batch.num_rows for c in COLUMN_OF.values()}}
+        for i, (text, found) in enumerate(scrub_array(texts, types, self.cfg.min_secret_entropy)):
+            if found is None:
+                continue
+            for t in types:
+                new[COLUMN_OF[t]][i] = found[t]
+            if any(found.values()):
+                data = text.encode("utf-8")
+                new["content"][i], new["size_bytes"][i], new["content_sha256"][i] = \
+                    text, len(data), hashlib.sha256(data).hexdigest()
+        arrays = [pa.array(new[f.name], f.type) if f.name in new else batch.column(f.name) for f in schema]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
