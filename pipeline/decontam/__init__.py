@@ -1,0 +1,1 @@
+"""Decontamination: files holding a benchmark item (HumanEval, extra JSONL sets) verbatim or by n-gram overlap."""

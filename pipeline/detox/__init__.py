@@ -1,0 +1,1 @@
+"""Detoxification: toxic words in comments and strings, and malicious-code patterns anywhere in a file."""
