@@ -8,13 +8,15 @@ OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
 
-.PHONY: help setup run test bench bench-quality dist cluster-up cluster-down submit java-check clean lint
+.PHONY: help setup run test bench bench-quality bench-privacy report dist cluster-up cluster-down submit java-check clean lint
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
 	@echo "make test                                              the whole test suite"
 	@echo "make bench [ARGS="--corpus name=dir"]         ingest+filter throughput vs a plain Python baseline"
 	@echo "make bench-quality                                   quality stage vs compile(), lizard, bare parse"
+	@echo "make bench-privacy                                   secrets planted in real files: recall, lookalikes, MB/s"
+	@echo "make report [OUTPUT=dir]                              rebuild a run's data portrait and screenshot it"
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
@@ -43,6 +45,12 @@ bench: setup
 
 bench-quality: setup
 	$(BIN)/python -m bench.quality_validation $(ARGS)
+
+bench-privacy: setup
+	$(BIN)/python -m bench.privacy_eval $(ARGS)
+
+report: setup
+	$(BIN)/python -m pipeline report --output $(OUTPUT) --screenshot $(OUTPUT)/report.png
 
 dist: setup
 	$(BIN)/python scripts/make_dist.py dist

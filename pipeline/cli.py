@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the resolved config (defaults < --config < --set)")
     c.add_argument("--config")
     c.add_argument("--set", action="append", default=[])
+    r = sub.add_parser("report", help="rebuild report.html/report.json of a finished run folder")
+    r.add_argument("--output", required=True, help="the run folder")
+    r.add_argument("--screenshot", help="also render the page with headless Chromium to this PNG")
     sub.add_parser("options", help="list every config key with its default and help")
     sub.add_parser("languages", help="list the languages ingest recognises")
     return p
@@ -59,6 +62,28 @@ def build_config(args) -> PipelineConfig:
     return typed_config.load(PipelineConfig, args.config, overrides, base=base)
 
 
+def _report(args) -> int:
+    """Rebuild the data portrait from run.json, optionally with a screenshot proving it renders."""
+    from pathlib import Path
+
+    from pipeline.ingest.fsio import to_uri
+    from pipeline.runner import Runner
+
+    cfg = typed_config.load(PipelineConfig, None, [], base={"run": {"output": args.output}})
+    runner = Runner(cfg)
+    text = runner.fs.read_text(f"{runner.out}/run.json")
+    if text is None:
+        raise typed_config.ConfigError(f"no run.json in {args.output}: run the pipeline there first")
+    runner.write_portrait(json.loads(text))
+    print(f"data portrait: {to_uri(args.output)}/report.html")
+    if args.screenshot:
+        from pipeline.portrait.screenshot import drawn_share, screenshot
+
+        png = screenshot(Path(args.output) / "report.html", Path(args.screenshot))
+        print(f"screenshot: {png} ({drawn_share(png):.1%} of the page drawn)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -70,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.ingest.language import LANGUAGES
             print("\n".join(LANGUAGES))
             return 0
+        if args.command == "report":
+            return _report(args)
         if args.command == "config":
             print(typed_config.to_yaml(typed_config.load(PipelineConfig, args.config, args.set)), end="")
             return 0

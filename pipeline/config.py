@@ -9,7 +9,11 @@ from pipeline.quality.specs import SPECS
 from pipeline.typed_config import option
 
 MiB = 1 << 20
-STAGES = ("ingest", "filter", "quality", "exact", "near", "segments", "sft")
+STAGES = ("ingest", "filter", "quality", "privacy", "detox", "decontam", "exact", "near", "segments", "resample",
+          "sft")
+PII_TYPES = ("EMAIL", "IP_ADDRESS", "KEY", "PASSWORD", "PRIVATE_KEY")
+TOXIC_CATEGORIES = ("toxic_en", "toxic_zh", "reverse_shell", "credential_stealer", "crypto_miner",
+                    "obfuscated_dropper")
 SFT_TASKS = ("annotate", "generate", "explain")
 VCS_DIRS = [".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".jj"]
 
@@ -87,6 +91,48 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    types: list[str] = option(list(PII_TYPES), "kinds of personal data and secrets replaced by <TYPE> placeholders",
+                              choices=PII_TYPES)
+    min_secret_entropy: float = option(3.0, "Shannon entropy (bits per character) above which a value assigned to "
+                                            "a name like key/secret/token/password counts as a secret", min=0.0)
+
+
+@dataclass(frozen=True)
+class DetoxConfig:
+    categories: list[str] = option(list(TOXIC_CATEGORIES), "categories whose matches reject a file",
+                                   choices=TOXIC_CATEGORIES)
+    lists_dir: str = option("", "folder of word lists and patterns replacing the built-in ones (same file names)")
+    min_toxic_hits: int = option(1, "toxic words needed in comments and strings before a file is rejected", min=1)
+
+
+@dataclass(frozen=True)
+class DecontamConfig:
+    benchmarks: list[str] = option(["humaneval"], "built-in benchmarks to decontaminate against",
+                                   choices=("humaneval",))
+    extra_files: list[str] = option([], "more benchmark JSONL files shaped like HumanEval "
+                                        "(task_id, prompt, canonical_solution)")
+    ngram_tokens: int = option(10, "tokens per n-gram for the overlap test", min=3)
+    min_overlap: float = option(0.5, "reject a file holding this share of a benchmark item's n-grams", min=0.0,
+                                max=1.0)
+    min_substring_chars: int = option(80, "normalised benchmark text of at least this length found verbatim in a "
+                                          "file rejects it", min=10)
+
+
+@dataclass(frozen=True)
+class ResampleConfig:
+    weights: dict[str, float] = option(
+        {"HTML": 0.3, "CSS": 0.3, "JSON": 0.2, "XML": 0.2, "YAML": 0.5, "CSV": 0.1, "Text": 0.3, "Markdown": 0.5},
+        "per-language sampling weight: below 1 keeps that share of files, above 1 repeats them (e.g. 1.5: every "
+        "file once, half of them twice); languages not listed keep weight 1", choices=LANGUAGES)
+    min_language_mb: float = option(0.0, "languages with less data than this (MB, after dedup) are dropped",
+                                     min=0.0)
+    seed: int = option(0, "seed of the per-file sampling draws (by hash of the stable id)", min=0)
+    bytes_per_token: float = option(3.5, "bytes per token for the token estimates in the distribution tables",
+                                    min=0.5)
+
+
+@dataclass(frozen=True)
 class DedupConfig:
     shingle_tokens: int = option(5, "code tokens per MinHash shingle", min=1)
     num_perm: int = option(256, "MinHash permutations", min=8, max=4096)
@@ -132,5 +178,9 @@ class PipelineConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    detox: DetoxConfig = field(default_factory=DetoxConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    resample: ResampleConfig = field(default_factory=ResampleConfig)
     sft: SftConfig = field(default_factory=SftConfig)

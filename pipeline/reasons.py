@@ -35,6 +35,15 @@ SYNTAX_ERROR = "syntax_error"
 LOW_QUALITY = "low_quality"
 PARSE_BUDGET_EXCEEDED = "parse_budget_exceeded"
 
+# detox and decontamination (the category or benchmark task is in the detail)
+TOXIC_CONTENT = "toxic_content"
+MALICIOUS_CODE = "malicious_code"
+BENCHMARK_CONTAMINATION = "benchmark_contamination"
+
+# resampling
+LANGUAGE_BELOW_FLOOR = "language_below_floor"
+DOWNSAMPLED = "downsampled"
+
 # dedup: exact, near (MinHash LSH), segments
 EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"

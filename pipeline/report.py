@@ -14,10 +14,14 @@ def stage_table(summary: dict) -> str:
         for column, counts in s.get("kept_by", {}).items():
             for value, n in counts.items():
                 lines.append(f"{'':<10}   kept:     {column + '=' + value:<30} {n:>10,}")
+        for column, total in s.get("kept_sums", {}).items():
+            lines.append(f"{'':<10}   total:    {column:<30} {total['total']:>10,} in {total['rows']:,} rows")
         for key, value in s.get("stats", {}).items():
-            if isinstance(value, dict):  # e.g. per-language rates
-                value = ", ".join(f"{k}: {v['rate']:.1%} of {v['segments']:,}" if isinstance(v, dict) else f"{k}={v}"
-                                  for k, v in list(value.items())[:8])
+            if isinstance(value, dict):  # per-language figures: the largest few, compactly
+                shown = [f"{k} " + " ".join(f"{kk}={vv:,}" if isinstance(vv, int) else f"{kk}={vv}"
+                                            for kk, vv in v.items()) if isinstance(v, dict) else f"{k}={v}"
+                         for k, v in list(value.items())[:6]]
+                value = "; ".join(shown) + ("; ..." if len(value) > 6 else "")
             lines.append(f"{'':<10}   {key}: {value}")
     return "\n".join(lines)
 
@@ -31,5 +35,6 @@ def where_outputs_are(summary: dict) -> str:
         *[f"{s['name'] + ' kept:':<16}{s['kept_table']}" for s in summary["stages"] if s["name"] == "sft"],
         f"rejects:        {summary['rejects_table']}",
         f"run manifest:   {summary['output']}/run.json",
+        f"data portrait:  {summary['output']}/report.html",
         f"config used:    {summary['config']}",
     ])

@@ -43,6 +43,8 @@ class StageResult:
     seconds: float
     rejected_by_reason: dict = field(default_factory=dict)
     kept_by: dict = field(default_factory=dict)
+    kept_sums: dict = field(default_factory=dict)
+    rejected_mb_by_reason: dict = field(default_factory=dict)
     extra_tables: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
 
@@ -86,8 +88,18 @@ class Runner:
             done[name] = (result.kept_table, result.fingerprint, result.kept)
             self._write_run_json(results, final=False)
         summary = self._write_run_json(results, final=True)
+        self.write_portrait(summary)
         self.fs.delete(self.staging_root)
         return summary
+
+    def write_portrait(self, summary: dict) -> None:
+        """report.json and report.html beside run.json (rebuilt on every run: a few small jobs)."""
+        from pipeline.portrait.collect import collect
+        from pipeline.portrait.render import render
+
+        data = collect(self.spark, self.fs, summary)
+        self.fs.write_text(f"{self.out}/report.json", json.dumps(data, indent=2))
+        self.fs.write_text(f"{self.out}/report.html", render(data))
 
     def _upstream(self, name: str, names: list[str], done: dict):
         """(kept table, fingerprint, rows) feeding `name`: none for a source stage; else the nearest main stage
@@ -130,7 +142,7 @@ class Runner:
         self.fs.mkdirs(staging)
         if self.fs.exists(f"{staging}/{SUCCESS}"):  # a committer that ignored our setting
             self.fs.delete(f"{staging}/{SUCCESS}")
-        counts = commit.measure(self.spark, self.fs, staging, stage.tally if stage else ())
+        counts = commit.measure(self.spark, self.fs, staging, stage.tally if stage else (), stage.sums if stage else ())
         one_to_one = stage is not None and stage.one_row_per_input
         rows_in = upstream[2] if one_to_one else counts["kept"] + counts["rejected"]
         if rows_in != counts["kept"] + counts["rejected"]:
@@ -141,7 +153,8 @@ class Runner:
             rejected_table=commit.part_uri(uri, STATUS_REJECTED), fingerprint=fp, rows_in=rows_in,
             kept=counts["kept"], rejected=counts["rejected"], mb_in=round(counts["mb_kept"] + counts["mb_rejected"], 3),
             mb_kept=counts["mb_kept"], seconds=0.0, rejected_by_reason=counts["rejected_by_reason"],
-            kept_by=counts["kept_by"])
+            kept_by=counts["kept_by"], kept_sums=counts["kept_sums"],
+            rejected_mb_by_reason=counts["rejected_mb_by_reason"])
         result.stats = dict(getattr(stage, "stats", {}) or {})
         kept_df = commit.read_part(self.spark, self.fs, staging, STATUS_KEPT)
         for extra, extra_df in (stage.extra_outputs(kept_df) if stage and kept_df is not None else {}).items():

@@ -14,6 +14,7 @@ class BatchStage:
 
     name: str = ""
     tally: tuple[str, ...] = ()  # columns whose values are counted among kept rows in the run report
+    sums: tuple[str, ...] = ()  # numeric columns totalled over kept rows in the run report (with rows above 0)
     one_row_per_input: bool = True  # every input row leaves as kept or rejected (reconciled against the input)
     # A stage that adds no columns of its own and decides from a few of them names them here: Spark then sends only
     # these (and the reject pair) to Python. None: `apply` needs whole rows.
@@ -34,6 +35,20 @@ class BatchStage:
         """mapInArrow body: `df.mapInArrow(stage, schema)`."""
         for batch in batches:
             yield self.apply(batch)
+
+
+class FrameStage(BatchStage):
+    """A whole-dataset stage (dedup, resampling): `transform` is a DataFrame function whose math sits in pure
+    helpers; `stats` holds what it measured on the way (shown in the run table and run.json)."""
+
+    def __init__(self):
+        self.stats: dict = {}
+
+    def apply(self, batch):
+        raise TypeError(f"{self.name} is a whole-dataset stage: use transform(DataFrame)")
+
+    def transform(self, df):
+        raise NotImplementedError
 
 
 def ensure_reject_columns(batch: pa.RecordBatch) -> pa.RecordBatch:

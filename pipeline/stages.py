@@ -16,9 +16,13 @@ SPECS: dict[str, StageSpec] = {
     "ingest": StageSpec(True, True),
     "filter": StageSpec(False, True),
     "quality": StageSpec(False, True),
+    "privacy": StageSpec(False, True),
+    "detox": StageSpec(False, True),
+    "decontam": StageSpec(False, True),
     "exact": StageSpec(False, True),
     "near": StageSpec(False, True),
     "segments": StageSpec(False, True),
+    "resample": StageSpec(False, True),
     "sft": StageSpec(False, False),
 }
 assert tuple(SPECS) == STAGES
@@ -31,15 +35,22 @@ def upstream_candidates(name: str) -> list[str]:
 
 def batch_stage(name: str, cfg: PipelineConfig) -> BatchStage:
     """The pure stage object for a stage that reads a table, configured by its own section."""
+    from pipeline.decontam.stage import Decontaminator
     from pipeline.dedup.stages import ExactDedup, NearDedup, SegmentDedup
+    from pipeline.detox.stage import Detoxifier
     from pipeline.filter import FileFilter
+    from pipeline.privacy.stage import PrivacyScrubber
     from pipeline.quality.stage import QualityScorer
+    from pipeline.resample.stage import Resampler
     from pipeline.sft.stage import SftExtractor
 
     budget = cfg.quality.parse_budget_ms
     builders = {"filter": lambda: FileFilter(cfg.filter), "quality": lambda: QualityScorer(cfg.quality),
+                "privacy": lambda: PrivacyScrubber(cfg.privacy), "detox": lambda: Detoxifier(cfg.detox, budget),
+                "decontam": lambda: Decontaminator(cfg.decontam),
                 "exact": lambda: ExactDedup(cfg.dedup), "near": lambda: NearDedup(cfg.dedup),
-                "segments": lambda: SegmentDedup(cfg.dedup, budget), "sft": lambda: SftExtractor(cfg.sft, budget)}
+                "segments": lambda: SegmentDedup(cfg.dedup, budget), "resample": lambda: Resampler(cfg.resample),
+                "sft": lambda: SftExtractor(cfg.sft, budget)}
     return builders[name]()
 
 

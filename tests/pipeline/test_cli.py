@@ -42,6 +42,7 @@ def test_no_input_means_the_embedded_corpus():
     cfg = build_config(_parser().parse_args(["run"]))
     assert cfg.run.inputs == default_inputs() and any(i.startswith("stdlib=") for i in cfg.run.inputs)
     assert "site-packages" in cfg.ingest.skip_dirs and ".git" in cfg.ingest.skip_dirs
+    assert {"torch", "transformers", "deepspeed"} <= set(cfg.ingest.skip_dirs)  # the training stack stays out
     assert cfg.run.output == "out/run" and cfg.run.stages == list(STAGES)
     only = build_config(_parser().parse_args(["filter", "--input", "t", "--output", "o", "--set", "run.force=true"]))
     assert (only.run.stages, only.run.inputs, only.run.force) == (["filter"], ["t"], True)

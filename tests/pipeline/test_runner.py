@@ -1,6 +1,7 @@
 """The runner on Spark local[2]: outcomes per hostile file, reconciliation, rerun skip, atomic commit, determinism."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from pipeline import reasons
 from pipeline.config import STAGES
+from pipeline.report import stage_table
 from pipeline.runner import ReconciliationError, run
 from pipeline.typed_config import ConfigError
 from tests.corpus import write_mixed_corpus
@@ -48,14 +50,18 @@ def mixed_run(spark, mixed, tmp_path_factory):
     root, _ = mixed
     out = tmp_path_factory.mktemp("mixed_run") / "run"
     cfg = typed_config.load(PipelineConfig, None, [f"run.inputs=corpus={root}", f"run.output={out}",
-                                                   f"spark.master={TEST_SPARK.master}"])
+                                                   f"spark.master={TEST_SPARK.master}",
+                                                   "resample.weights={Markdown: 0.0}"])  # guide.md: drawn out
     return cfg, run(cfg, spark)
 
 
-def _resolve_duplicates(expect: dict, summary: dict) -> dict:
-    """Within each "dup:<stage>" group, the copy with the best quality score (then the smallest id) is kept."""
-    quality = _table(_stage(summary, "quality")["kept_table"]).select(["path", "id", "quality_score"]).to_pylist()
-    by_path = {r["path"]: r for r in quality}
+def _resolve_duplicates(expect: dict, summary: dict, cfg) -> dict:
+    """Within each "dup:<stage>" group, the copy with the best quality score (then the smallest id) is kept; then
+    resampling keeps a file as its language's weight and the file's draw say."""
+    from pipeline.resample.weights import draw, repeats
+
+    quality = _table(_stage(summary, "quality")["kept_table"]).select(["path", "id", "quality_score", "language"])
+    by_path = {r["path"]: r for r in quality.to_pylist()}
     out = dict(expect)
     for group in {v for v in expect.values() if v.startswith("dup:")}:
         paths = [p for p, v in expect.items() if v == group]
@@ -63,25 +69,46 @@ def _resolve_duplicates(expect: dict, summary: dict) -> dict:
         stage = group.split(":")[1]
         for p in paths:
             out[p] = "kept" if p == best else DUP_REASONS[stage]
+    for p, v in out.items():
+        if v == "kept":
+            weight = cfg.resample.weights.get(by_path[p]["language"], 1.0)
+            if repeats(weight, draw(by_path[p]["id"], cfg.resample.seed)) == 0:
+                out[p] = reasons.DOWNSAMPLED
     return out
 
 
 def test_every_hostile_file_ends_in_its_reason(mixed, mixed_run):
     _, expect = mixed
-    _, summary = mixed_run
+    cfg, summary = mixed_run
     ingest = _stage(summary, "ingest")
     got: dict[str, str] = {}
-    for name in ("ingest", "filter", "quality", "exact", "near", "segments"):
+    for name in [s for s in ALL_STAGES if s != "sft"]:
+        if not _stage(summary, name)["rejected"]:  # a stage that rejects nothing writes no status=rejected part
+            continue
         for row in _table(_stage(summary, name)["rejected_table"]).select(["path", "reject_reason"]).to_pylist():
             got[row["path"]] = row["reject_reason"]
     final = _table(summary["final_table"])
     for path in final.column("path").to_pylist():
         got[path] = "kept"
-    assert got == _resolve_duplicates(expect, summary)
+    assert got == _resolve_duplicates(expect, summary, cfg)
     quality = _table(_stage(summary, "quality")["kept_table"])
     scored = dict(zip(quality.column("path").to_pylist(), quality.column("quality_scored").to_pylist()))
     assert scored["docs/guide.md"] is False and scored["src/add.py"] is True  # Markdown passes through unscored
     assert ingest["kept_by"] == {} and _stage(summary, "quality")["kept_by"]["quality_scored"]["false"] >= 1
+
+
+def test_secrets_are_replaced_and_counted(mixed_run):
+    _, summary = mixed_run
+    rows = {r["path"]: r for r in _table(summary["final_table"]).to_pylist()}
+    settings = rows["conf/settings.py"]
+    assert 'OWNER_EMAIL = "<EMAIL>"' in settings["content"] and 'AWS_ACCESS_KEY_ID = "<KEY>"' in settings["content"]
+    assert (settings["pii_email"], settings["pii_key"]) == (1, 1)
+    assert rows["src/main.c"]["pii_email"] == 0
+    assert settings["content_sha256"] == hashlib.sha256(settings["content"].encode()).hexdigest()
+    sums = _stage(summary, "privacy")["kept_sums"]  # the run table's totals, measured from the written Parquet
+    assert sums["pii_email"] == {"total": 1, "rows": 1} and sums["pii_key"] == {"total": 1, "rows": 1}
+    assert sums["pii_private_key"] == {"total": 0, "rows": 0}
+    assert "total:    pii_email" in stage_table(summary)
 
 
 def test_duplicates_name_the_copy_that_was_kept(mixed_run):
@@ -105,14 +132,16 @@ def test_rows_reconcile_and_nothing_is_lost(mixed, mixed_run):
     assert ingest["rows_in"] == len(expect) == ingest["kept"] + ingest["rejected"]
     assert filt["rows_in"] == ingest["kept"] == filt["kept"] + filt["rejected"]
     assert quality["rows_in"] == filt["kept"] == quality["kept"] + quality["rejected"]
-    for before, name in (("quality", "exact"), ("exact", "near"), ("near", "segments")):
+    chain = [s for s in ALL_STAGES if s != "sft"]
+    for before, name in zip(chain[2:], chain[3:]):
         assert _stage(summary, name)["rows_in"] == _stage(summary, before)["kept"] == \
             _stage(summary, name)["kept"] + _stage(summary, name)["rejected"]
     assert sft["rows_in"] == sft["kept"] + sft["rejected"] > 0
     assert set(filt["rejected_by_reason"]) == FILTER_REASONS
     rejects = _table(summary["rejects_table"])
     assert rejects.num_rows == sum(s["rejected"] for s in summary["stages"])
-    assert sorted(set(rejects.column("stage").to_pylist())) == sorted(ALL_STAGES)  # every stage rejected something
+    # every stage that can reject rejected something (privacy replaces, never rejects)
+    assert sorted(set(rejects.column("stage").to_pylist())) == sorted(s for s in ALL_STAGES if s != "privacy")
     assert rejects.schema.names == ["id", "source", "path", "stage", "reason", "detail"]
 
 
@@ -129,14 +158,14 @@ def test_sft_pairs_and_chatml_from_the_documented_file(mixed_run):
     area = [r for r in chat.to_pylist() if r["pair_id"] == pairs["area"]["id"]]
     assert sorted(r["task"] for r in area) == ["annotate", "explain", "generate"]
     assert all([m["role"] for m in r["messages"]] == ["system", "human", "bot"] for r in area)
-    assert summary["final_table"].endswith("/segments/status=kept")
+    assert summary["final_table"].endswith("/resample/status=kept")
 
 
 def test_run_json_names_every_table(mixed_run):
     cfg, summary = mixed_run
     on_disk = json.loads((Path(cfg.run.output) / "run.json").read_text())
     assert on_disk == summary and on_disk["finished"] is True
-    assert on_disk["final_table"].endswith("/segments/status=kept")
+    assert on_disk["final_table"].endswith("/resample/status=kept")
     for stage in on_disk["stages"]:
         assert Path(stage["kept_table"].replace("file://", "")).is_dir()
         assert (Path(stage["path"].replace("file://", "")) / "_SUCCESS").exists()
@@ -164,7 +193,8 @@ def test_two_runs_write_identical_parquet(spark, mixed, make_cfg, tmp_path):
         for stage in summary["stages"]:
             for key in ("kept_table", "rejected_table"):
                 folder = Path(stage[key].replace("file://", ""))
-                parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+                assert folder.is_dir() or (key == "rejected_table" and not stage["rejected"])
+                parts = sorted(p for p in folder.glob("part-*"))
                 tables.append((stage["name"], key, [pq.read_table(p).to_pylist() for p in parts]))
     half = len(tables) // 2
     assert tables[:half] == tables[half:]
