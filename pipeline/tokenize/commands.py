@@ -10,6 +10,7 @@ from pipeline.ingest.fsio import to_uri
 from pipeline.typed_config import ConfigError, to_dict
 
 MB = 1 << 20
+TEXT_CHUNK = 16384  # text folders are sampled in line-aligned chunks of about this many characters
 
 
 def _local(uri: str) -> str:
@@ -62,7 +63,7 @@ def train_tokenizer(cfg: PipelineConfig, inputs: list[str]) -> dict:
         sample = table_sample if _is_table(path) else folder_sample
         sources.append(sample(path, t.seed, int(t.code_sample_mb * MB)))
     for path in t.text_inputs:
-        sources.append(folder_sample(_local(to_uri(path)), t.seed, int(t.text_sample_mb * MB)))
+        sources.append(folder_sample(_local(to_uri(path)), t.seed, int(t.text_sample_mb * MB), chunk_chars=TEXT_CHUNK))
     tokenizer, stats = train(itertools.chain(*sources), t.vocab_size, t.min_frequency, t.max_token_bytes)
     out = tokenizer_dir(cfg)
     stats["config"] = to_dict(t)

@@ -79,6 +79,12 @@ class FastEncoder:
         self.vocab_size = self._enc.n_vocab if self._enc is not None else self._tok.get_vocab_size()
 
     def encode(self, text: str) -> np.ndarray:
+        try:
+            return self._encode(text)
+        except UnicodeEncodeError:  # lone surrogates (never in Arrow strings): U+FFFD, as tiktoken's encode does
+            return self._encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+
+    def _encode(self, text: str) -> np.ndarray:
         if self._enc is not None:
             return self._enc.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
         return np.asarray(self._tok.encode(text, add_special_tokens=False).ids, dtype=np.uint32)

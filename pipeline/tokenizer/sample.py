@@ -44,15 +44,33 @@ def read_text(path: Path) -> str | None:
         return None
 
 
-def folder_sample(root: str, seed: int, budget_bytes: int, held_out: bool = False) -> Iterator[tuple[str, str]]:
-    """(key, text) of the files of `root` in the sample (or, with held_out, outside it)."""
+def chunks(text: str, chunk_chars: int) -> list[str]:
+    """`text` cut after the line ending nearest past every `chunk_chars` characters (whole lines only)."""
+    out, start = [], 0
+    while start < len(text):
+        end = text.find("\n", start + chunk_chars)
+        end = len(text) if end < 0 else end + 1
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def folder_sample(root: str, seed: int, budget_bytes: int, held_out: bool = False,
+                  chunk_chars: int = 0) -> Iterator[tuple[str, str]]:
+    """(key, text) of the files of `root` in the sample (or, with held_out, outside it). With chunk_chars, each
+    file is cut into line-aligned chunks keyed 'path#n', sampled one by one (one large text file then gives both
+    training and held-out text)."""
     files = folder_files(root)
     fraction = fraction_for(budget_bytes, sum(p.stat().st_size for _, p in files))
     for key, path in files:
-        if in_sample(key, seed, fraction) != held_out:
-            text = read_text(path)
-            if text:
+        if not chunk_chars:
+            if in_sample(key, seed, fraction) != held_out and (text := read_text(path)):
                 yield key, text
+            continue
+        text = read_text(path)
+        for n, piece in enumerate(chunks(text, chunk_chars) if text else []):
+            if in_sample(f"{key}#{n}", seed, fraction) != held_out:
+                yield f"{key}#{n}", piece
 
 
 def table_sample(uri: str, seed: int, budget_bytes: int, held_out: bool = False) -> Iterator[tuple[str, str]]:
