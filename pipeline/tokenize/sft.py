@@ -17,7 +17,7 @@ def encode_conversation(messages, encode, special: dict[str, int]) -> tuple[np.n
     A bad conversation gives (reason, detail) instead."""
     if messages is None:
         return NULL_MESSAGES, "messages is null"
-    ids, mask = [], []
+    ids, mask, learned = [], [], 0
     start, end = np.array([special[IM_START]], np.uint32), np.array([special[IM_END]], np.uint32)
     newline = encode("\n")
     for m in messages:
@@ -26,10 +26,11 @@ def encode_conversation(messages, encode, special: dict[str, int]) -> tuple[np.n
             return UNKNOWN_ROLE, f"role {role!r} is not one of {list(ROLES)}"
         body = encode(content or "")
         bot = 1 if role == "bot" else 0
+        learned += bot * len(body)
         for part, on in ((start, 0), (encode(role + "\n"), 0), (body, bot), (end, bot), (newline, 0)):
             ids.append(part)
             mask.append(np.full(len(part), on, np.uint8))
-    if not any(m.any() for m in mask):
+    if not learned:
         return NO_BOT_TURN, "no bot turn with content: nothing to learn"
     ids.append(np.array([special[EOT]], np.uint32))
     mask.append(np.zeros(1, np.uint8))
