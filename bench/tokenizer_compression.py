@@ -141,6 +141,14 @@ def main(argv=None) -> None:
         results[name] = row
         print(f"{name:<{width}}" + "".join(f"{row[c]:>11.2f}" for c in cats))
     Path(args.out, "compression.json").write_text(json.dumps(results, indent=2))
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(f"{args.out}/tokenizer.json")
+    tok.encode_special_tokens = True
+    every = [t for c in cats for t in texts[c]]
+    differ = sum(ours.encode(t).tolist() != e.ids for t, e in zip(every, tok.encode_batch(every, False)))
+    print(f"\nids of tiktoken (serving ours) vs tokenizers on these {len(every)} held-out texts "
+          f"({sum(len(t.encode()) for t in every) / MB:.1f} MB): {differ} differ")
 
 
 if __name__ == "__main__":

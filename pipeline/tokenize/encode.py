@@ -1,6 +1,8 @@
-"""The pack pass over one task's documents (sorted by bucket, then seeded key): encode, FIM, pack per bucket."""
+"""The one pass over a task's documents (sorted by bucket, then seeded key): encode, FIM, pack, permute and write
+each bucket's shards; the bucket's leftover ids and its counts go back to the driver."""
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -9,18 +11,18 @@ import pyarrow.compute as pc
 
 from pipeline import reasons
 from pipeline.tokenize import fim as fim_mod
+from pipeline.tokenize import shards
 from pipeline.tokenize.pack import Packer
 from pipeline.tokenize.sft import encode_conversation
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
 BUCKET, KEY = "_bucket", "_key"
-ROW, TAIL, STATS = "row", "tail", "stats"
-# What the pack pass emits: Spark has no unsigned types, so ids travel as int32 (every id < 2**31) until the
-# shard writer casts them to the contract's uint32.
-STAGED = pa.schema([pa.field("bucket", pa.int32()), pa.field("seq", pa.int64()), pa.field("kind", pa.string()),
-                    pa.field("input_ids", pa.list_(pa.int32())), pa.field("doc_starts", pa.list_(pa.int32())),
-                    pa.field("loss_mask", pa.list_(pa.int8())), pa.field("info", pa.string())])
+SHARD, TAIL, STATS = "shard", "tail", "stats"
+# What a task sends back to the driver (small): per bucket its written shards, its leftover ids (fewer than a row;
+# raw little-endian uint32 / int64 / uint8 bytes, as Spark has no unsigned types) and its counts.
+REPORT = pa.schema([pa.field("bucket", pa.int32()), pa.field("kind", pa.string()), pa.field("info", pa.string()),
+                    pa.field("ids", pa.binary()), pa.field("starts", pa.binary()), pa.field("mask", pa.binary())])
 
 
 def new_stats() -> dict:
@@ -55,42 +57,54 @@ class DocEncoder:
         return encode_conversation(messages, self.enc.encode, self.enc.special)
 
 
-def _staged(rows: pa.RecordBatch, bucket: int, seq: int, kind: str, info: str | None = None) -> pa.RecordBatch:
-    n = rows.num_rows
-    ids = rows.column("input_ids")
-    mask = rows.column("loss_mask")
-    return pa.RecordBatch.from_arrays([
-        pa.array(np.full(n, bucket, np.int32)), pa.array(np.arange(seq, seq + n, dtype=np.int64)),
-        pa.array([kind] * n, pa.string()), ids.cast(pa.list_(pa.int32())), rows.column("doc_starts"),
-        mask.cast(pa.list_(pa.int8())), pa.array([info] * n, pa.string())], schema=STAGED)
+def _report(bucket: int, kind: str, info: dict | None = None, ids=None, starts=None, mask=None) -> pa.RecordBatch:
+    raw = lambda a: None if a is None else np.ascontiguousarray(a).tobytes()  # noqa: E731
+    return pa.RecordBatch.from_pylist([{"bucket": bucket, "kind": kind, "info": json.dumps(info) if info else None,
+                                        "ids": raw(ids), "starts": raw(starts), "mask": raw(mask)}], schema=REPORT)
 
 
-def _stats_row(bucket: int, stats: dict) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([{"bucket": bucket, "seq": -1, "kind": STATS, "info": json.dumps(stats)}],
-                                      schema=STAGED)
+def write_bucket(rows: list[pa.RecordBatch], bucket: int, seed: int, shard_rows: int, out_uri: str,
+                 compression: str) -> list[dict]:
+    """A bucket's full rows, permuted by the seeded bijection, written as shards of `shard_rows` rows (the last
+    one holds the rest) under `out_uri`; returns their manifest entries (with bytes and seconds)."""
+    if not rows:
+        return []
+    table = pa.Table.from_batches(rows).combine_chunks()
+    n = table.num_rows
+    a, b = shards.permutation(n, seed * 1_000_003 + bucket)
+    order = np.empty(n, np.int64)
+    order[(a * np.arange(n, dtype=np.int64) + b) % n] = np.arange(n)  # row g goes to position (a*g + b) mod n
+    table = table.take(pa.array(order))
+    out = []
+    for index, lo in enumerate(range(0, n, shard_rows)):
+        out.append(shards.write(table.slice(lo, shard_rows), out_uri, shards.shard_name(bucket, index), compression))
+    return out
 
 
-def _finish(packer: Packer, bucket: int, seq: int, stats: dict):
+def _finish(packer: Packer, rows: list, bucket: int, stats: dict, seed: int, shard_rows: int, out_uri: str,
+            compression: str):
+    for entry in write_bucket(rows, bucket, seed, shard_rows, out_uri, compression):
+        stats["rows"] += entry["rows"]
+        yield _report(bucket, SHARD, entry)
     ids, mask, starts = packer.leftover()
-    stats["rows"] = seq
     stats["tail_tokens"] = int(len(ids))
     if len(ids):
-        row = {"bucket": bucket, "seq": -1, "kind": TAIL, "input_ids": ids.view(np.int32).tolist(),
-               "doc_starts": np.union1d(starts, [0]).astype(np.int32).tolist(),
-               "loss_mask": None if mask is None else mask.view(np.int8).tolist(), "info": None}
-        yield pa.RecordBatch.from_pylist([row], schema=STAGED)
-    yield _stats_row(bucket, stats)
+        yield _report(bucket, TAIL, ids=ids.astype(np.uint32), starts=np.union1d(starts, [0]).astype(np.int64),
+                      mask=mask)
+    yield _report(bucket, STATS, stats)
 
 
 def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str, row_len: int, fim_rate: float,
-                   fim_spm_share: float, seed: int):
+                   fim_spm_share: float, seed: int, shard_rows: int, out_uri: str, compression: str):
     """mapInArrow body. Input rows: _bucket, id and content (pretrain) or messages (sft), sorted by (_bucket, _key,
-    id). Output (STAGED): full rows numbered per bucket, then per bucket one tail (the ids left over, fewer than a
-    row) and one stats record. Documents that give no tokens are counted by reason, never silently dropped."""
+    id). Each bucket's documents are packed in that order; its full rows are permuted and written as shards; the
+    ids left over, the shard entries and the counts come back as REPORT records. Documents that give no tokens
+    are counted by reason, never silently dropped."""
     encoder = DocEncoder(tokenizer_dir, tokenizer_sha256, mode, fim_rate, fim_spm_share, seed)
     payload = "content" if mode == "pretrain" else "messages"
     one = encoder.pretrain if mode == "pretrain" else encoder.sft
-    packer, bucket, seq, stats = None, None, 0, new_stats()
+    packer, rows, bucket, stats = None, [], None, new_stats()
+    finish = functools.partial(_finish, seed=seed, shard_rows=shard_rows, out_uri=out_uri, compression=compression)
     for batch in batches:
         if batch.num_rows == 0:
             continue
@@ -104,8 +118,8 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
             b = int(buckets[lo])
             if b != bucket:
                 if packer is not None:
-                    yield from _finish(packer, bucket, seq, stats)
-                packer, bucket, seq, stats = Packer(row_len, mode == "sft"), b, 0, new_stats()
+                    yield from finish(packer, rows, bucket, stats)
+                packer, rows, bucket, stats = Packer(row_len, mode == "sft"), [], b, new_stats()
             docs, masks = [], []
             for i in range(lo, hi):
                 stats["documents"] += 1
@@ -119,9 +133,8 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
                 stats["packed_documents"] += 1
                 stats["bytes"] += int(sizes[i])
                 stats["tokens"] += len(out[0])
-            rows = packer.add(docs, masks if mode == "sft" else None)
-            if rows.num_rows:
-                yield _staged(rows, b, seq, ROW)
-                seq += rows.num_rows
+            full = packer.add(docs, masks if mode == "sft" else None)
+            if full.num_rows:
+                rows.append(full)
     if packer is not None:
-        yield from _finish(packer, bucket, seq, stats)
+        yield from finish(packer, rows, bucket, stats)

@@ -1,4 +1,5 @@
-"""The tokenize job on Spark: pack pass, leftovers on the driver, seeded shuffle, shard writing, manifest, commit."""
+"""The tokenize job on Spark: one pass (bucket, encode, pack, permute, write shards), the buckets' leftovers packed
+on the driver, manifest, stats and an atomic commit."""
 from __future__ import annotations
 
 import functools
@@ -7,7 +8,6 @@ import time
 import uuid
 
 import numpy as np
-import pyarrow as pa
 
 from pipeline import __version__
 from pipeline.config import TokenizeConfig
@@ -24,51 +24,6 @@ from schemas.spark import spark_schema
 SUCCESS = "_SUCCESS"
 STATS_NAME = "stats.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-WRITTEN = pa.schema([pa.field("shard", pa.int64()), pa.field("path", pa.string()), pa.field("rows", pa.int64()),
-                     pa.field("tokens", pa.int64()), pa.field("sha256", pa.string()), pa.field("bytes", pa.int64()),
-                     pa.field("seconds", pa.float64())])
-
-
-def write_shards(batches, out_uri: str, compression: str):
-    """mapInArrow body: rows sorted by (shard, pos) in, one shard file per shard value out (written by pyarrow
-    to `out_uri`, a temporary name first), one WRITTEN record per shard."""
-    from pyarrow import fs as pafs
-
-    filesystem, root = pafs.FileSystem.from_uri(out_uri)
-    pending: list[pa.RecordBatch] = []
-    current = None
-
-    def flush():
-        t0 = time.perf_counter()
-        table = shards.to_shard_table(pa.Table.from_batches(pending).combine_chunks())
-        data = shards.shard_bytes(table, compression)
-        name = shards.shard_name(current)
-        filesystem.create_dir(f"{root}/shards", recursive=True)
-        tmp = f"{root}/{name}.tmp-{uuid.uuid4().hex[:8]}"
-        with filesystem.open_output_stream(tmp) as f:
-            f.write(data)
-        filesystem.move(tmp, f"{root}/{name}")
-        width = len(table.column("input_ids")[0]) if table.num_rows else 0
-        return pa.RecordBatch.from_pylist([{"shard": current, "path": name, "rows": table.num_rows,
-                                            "tokens": table.num_rows * width, "sha256": shards.sha256(data),
-                                            "bytes": len(data), "seconds": time.perf_counter() - t0}],
-                                          schema=WRITTEN)
-
-    for batch in batches:
-        ids = batch.column("shard").to_numpy(zero_copy_only=False)
-        edges = [0, *(np.flatnonzero(np.diff(ids)) + 1).tolist(), batch.num_rows]
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            if hi == lo:
-                continue
-            if current is not None and int(ids[lo]) != current:
-                yield flush()
-                pending = []
-            current = int(ids[lo])
-            pending.append(batch.slice(lo, hi - lo).select(["input_ids", "doc_starts", "loss_mask"]))
-    if pending:
-        yield flush()
-
-
 def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
     from pyspark.sql import functions as F
 
@@ -88,7 +43,6 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
                  force: bool = False) -> dict:
     """Tokenize the table(s) `inputs` into `output`; returns the summary (also in stats.json and _SUCCESS).
     A finished output with the same fingerprint (config, inputs, tokenizer hash) is kept as it is."""
-    from pyspark.sql import functions as F
 
     fs = HadoopFS(spark)
     out = to_uri(output).rstrip("/")
@@ -101,61 +55,35 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     enc = fast.load(tok_dir, tok_sha)
     row_len = cfg.seq_len + 1
     staging = f"{out.rsplit('/', 1)[0]}/_staging/{out.rsplit('/', 1)[1]}-{uuid.uuid4().hex[:12]}"
-    times = {}
-
-    # pass 1: documents to buckets, seeded order within each, encoded and packed by one task per bucket group
     t0 = time.time()
+
+    # the one pass: documents to buckets by a seeded hash of their id, in seeded order within each; one task per
+    # bucket group encodes, packs, permutes its rows and writes its shards, and reports back (small records)
     df = _read_input(spark, cfg, inputs)
     body = functools.partial(encode.pack_partition, tokenizer_dir=tok_dir, tokenizer_sha256=tok_sha, mode=cfg.mode,
                              row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
-                             fim_spm_share=cfg.fim_spm_share, seed=cfg.seed)
-    packed = (df.repartition(cfg.pack_buckets, encode.BUCKET)
-                .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
-                .mapInArrow(body, spark_schema(encode.STAGED)))
-    packed.write.mode("overwrite").parquet(f"{staging}/_packed")
-    times["encode_pack_s"] = round(time.time() - t0, 2)
+                             fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
+                             out_uri=staging, compression=cfg.compression)
+    reports = (df.repartition(cfg.pack_buckets, encode.BUCKET)
+                 .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
+                 .mapInArrow(body, spark_schema(encode.REPORT)).collect())
+    reports.sort(key=lambda r: (r["bucket"], r["kind"], r["info"] or ""))
+    t_pass = time.time() - t0
 
-    # the driver: per-bucket stats and leftovers (each shorter than a row), packed into the last rows
-    t0 = time.time()
-    staged = spark.read.parquet(f"{staging}/_packed")
-    meta = sorted(staged.filter(F.col("kind") != encode.ROW).collect(), key=lambda r: (r["bucket"], r["kind"]))
-    stats = {b: json.loads(r["info"]) for r in meta if r["kind"] == encode.STATS for b in [r["bucket"]]}
-    tails = [(np.asarray(r["input_ids"], np.int64).astype(np.uint32),
-              None if r["loss_mask"] is None else np.asarray(r["loss_mask"], np.uint8),
-              np.asarray(r["doc_starts"], np.int64)) for r in meta if r["kind"] == encode.TAIL]
-    extra, n_pad = shards.pack_tails(tails, row_len, enc.special[PAD]) if tails else (None, 0)
-    offsets, total = {}, 0
-    for b in sorted(stats):
-        offsets[b], total = total, total + stats[b]["rows"]
-    n_extra = extra.num_rows if extra is not None else 0
-    n_rows = total + n_extra
-    a, b_off = shards.permutation(n_rows, cfg.seed)
-    n_shards = max(1, -(-n_rows // cfg.shard_rows))
-
-    # pass 2: every row gets its position (seeded bijection) and shard, shards are written by pyarrow
-    rows = staged.filter(F.col("kind") == encode.ROW)
-    if offsets:
-        offset = F.element_at(F.create_map(*[F.lit(x) for kv in offsets.items() for x in kv]), F.col("bucket"))
-        rows = rows.select((offset + F.col("seq")).alias("g"), "input_ids", "doc_starts", "loss_mask")
-    if n_extra:
-        table = extra.append_column("g", pa.array(np.arange(total, n_rows, dtype=np.int64)))
-        table = pa.Table.from_arrays([table.column("g"), table.column("input_ids").cast(pa.list_(pa.int32())),
-                                      table.column("doc_starts"), table.column("loss_mask").cast(pa.list_(pa.int8()))],
-                                     names=["g", "input_ids", "doc_starts", "loss_mask"])
-        rows = rows.unionByName(spark.createDataFrame(table)) if offsets else spark.createDataFrame(table)
-    pos = F.pmod(F.lit(a).cast("long") * F.col("g") + F.lit(b_off).cast("long"), F.lit(n_rows).cast("long"))
-    rows = rows.withColumn("pos", pos).withColumn("shard", F.floor(F.col("pos") / cfg.shard_rows).cast("long"))
-    writer = functools.partial(write_shards, out_uri=staging, compression=cfg.compression)
-    written = sorted((r.asDict() for r in rows.repartition(min(n_shards, 64), "shard")
-                      .sortWithinPartitions("shard", "pos").mapInArrow(writer, spark_schema(WRITTEN)).collect()),
-                     key=lambda r: r["shard"])
-    times["shuffle_write_s"] = round(time.time() - t0, 2)
-    if [w["shard"] for w in written] != list(range(n_shards)) or sum(w["rows"] for w in written) != n_rows:
-        raise RuntimeError(f"tokenize: wrote shards {[w['shard'] for w in written]} with "
-                           f"{sum(w['rows'] for w in written)} rows, expected {n_shards} shards, {n_rows} rows")
+    # the driver: every bucket's leftovers (each shorter than a row), in bucket order, become the last rows
+    stats = {r["bucket"]: json.loads(r["info"]) for r in reports if r["kind"] == encode.STATS}
+    written = [json.loads(r["info"]) for r in reports if r["kind"] == encode.SHARD]
+    tails = [(np.frombuffer(r["ids"], np.uint32), None if r["mask"] is None else np.frombuffer(r["mask"], np.uint8),
+              np.frombuffer(r["starts"], np.int64)) for r in reports if r["kind"] == encode.TAIL]
+    n_pad = 0
+    if tails:
+        table, n_pad = shards.pack_tails(tails, row_len, enc.special[PAD])
+        written += encode.write_bucket(table.to_batches(), cfg.pack_buckets, cfg.seed, cfg.shard_rows, staging,
+                                       cfg.compression)
+    written.sort(key=lambda w: w["path"])
+    n_rows = sum(w["rows"] for w in written)
 
     # manifest, stats, the tokenizer beside the shards; then the commit
-    fs.delete(f"{staging}/_packed")
     for name in TOKENIZER_FILES:
         with open(f"{tok_dir}/{name}", encoding="utf-8") as f:
             fs.write_text(f"{staging}/tokenizer/{name}", f.read())
@@ -170,9 +98,12 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
         fs.delete(out)
     fs.mkdirs(out.rsplit("/", 1)[0])
     fs.rename(staging, out)
-    summary = {**summary, "status": "ran", "output": out, "times": times,
-               "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6
-                                         / max(sum(w["seconds"] for w in written), 1e-9), 1)}
+    write_s = sum(w["seconds"] for w in written)
+    summary = {**summary, "status": "ran", "output": out,
+               "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
+                         "shard_write_s_in_tasks": round(write_s, 2)},
+               "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
+               "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))
     return summary
 

@@ -78,5 +78,28 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def shard_name(index: int) -> str:
-    return f"shards/shard-{index:05d}.parquet"
+def shard_name(bucket: int, index: int) -> str:
+    """Bucket b's shards are shard-b-00000, -00001, ...; the rows packed from all buckets' leftovers are the bucket
+    numbered pack_buckets."""
+    return f"shards/shard-{bucket:04d}-{index:05d}.parquet"
+
+
+def write(rows: pa.Table, out_uri: str, name: str, compression: str) -> dict:
+    """One shard file under `out_uri` (any pyarrow filesystem URI; a temporary name, then renamed, so a retried
+    task never leaves half a file): its manifest entry plus bytes and seconds."""
+    import time
+
+    from pyarrow import fs as pafs
+
+    t0 = time.perf_counter()
+    table = to_shard_table(rows)
+    data = shard_bytes(table, compression)
+    filesystem, root = pafs.FileSystem.from_uri(out_uri)
+    filesystem.create_dir(f"{root}/{name.rsplit('/', 1)[0]}", recursive=True)
+    tmp = f"{root}/{name}.tmp-{hashlib.sha256(data).hexdigest()[:8]}-{time.time_ns()}"
+    with filesystem.open_output_stream(tmp) as f:
+        f.write(data)
+    filesystem.move(tmp, f"{root}/{name}")
+    width = len(table.column("input_ids")[0]) if table.num_rows else 0
+    return {"path": name, "rows": table.num_rows, "tokens": table.num_rows * width, "sha256": sha256(data),
+            "bytes": len(data), "seconds": time.perf_counter() - t0}

@@ -69,7 +69,11 @@ def test_shards_follow_the_contract(pretrain, tokenizer_dir):
     assert manifest.tokenizer_sha256 == hashlib.sha256(Path(tokenizer_dir, "tokenizer.json").read_bytes()).hexdigest()
     assert Path(root / "a" / manifest.tokenizer_dir / "tokenizer.json").exists()
     assert manifest.config["seq_len"] == SEQ and manifest.total_rows == table.num_rows == summary["rows"]
-    assert [s.rows for s in manifest.shards[:-1]] == [100] * (len(manifest.shards) - 1)
+    by_bucket: dict[str, list[int]] = {}
+    for s in manifest.shards:  # each bucket's shards hold shard_rows rows, but its last one
+        by_bucket.setdefault(s.path.split("-")[1], []).append(s.rows)
+    assert all(rows[:-1] == [100] * (len(rows) - 1) and 0 < rows[-1] <= 100 for rows in by_bucket.values())
+    assert sorted(by_bucket) == ["0000", "0001", "0002", "0003", "0004"]  # 4 buckets + the leftovers' rows
     assert all(s.tokens == s.rows * (SEQ + 1) for s in manifest.shards)
     assert {len(r) for r in table.column("input_ids").to_pylist()} == {SEQ + 1}
     starts = table.column("doc_starts").to_pylist()
