@@ -66,7 +66,7 @@ def _segments(vocab: dict[str, int], skip: int, forms: list[str]) -> dict[str, l
     return out
 
 
-def _chain(vocab: dict[str, int], skip: int, forms: list[str], rounds: int = 8):
+def _chain(vocab: dict[str, int], skip: int, forms: list[str], rounds: int = 16):
     """(vocab, forms served): tokens added, left to right over each form's current tokens, until every form is one
     token. New tokens take the next ids (the lowest priority). A new token can split an earlier form (" by" after
     " sizeof"), so this repeats until nothing is missing."""
@@ -84,21 +84,22 @@ def _chain(vocab: dict[str, int], skip: int, forms: list[str], rounds: int = 8):
     raise ValueError(f"keyword forms still split after {rounds} rounds: {sorted(_segments(vocab, skip, forms))[:5]}")
 
 
-def enforce(vocab: dict[str, int], skip: int, forms: list[str]):
-    """(vocab, forms fixed, spare ids): at most len(vocab) ids, every form one token.
+def enforce(vocab: dict[str, int], skip: int, forms: list[str], size: int):
+    """(vocab, forms fixed, spare ids): at most `size` ids, every form one token.
 
     Trained tokens come in merge order, the last ones the least useful: drop the smallest number k of them that
-    makes room for the tokens the forms need on top of the rest. The ids left over (k minus the new tokens) are
-    returned as spare, for reserved special tokens. `skip`: ids below it are special tokens and bytes.
+    makes room for the tokens the forms need on top of the rest. The ids left over (up to `size`) are returned as
+    spare, for reserved special tokens (a small corpus may also leave the trainer short of `size`).
+    `skip`: ids below it are special tokens and bytes, never dropped.
     """
     by_id = sorted(vocab.items(), key=lambda kv: kv[1])
     if [i for _, i in by_id] != list(range(len(by_id))):
         raise ValueError("vocabulary ids are not 0..n-1")
-    k = 0
-    for _ in range(64):
+    k, trained = 0, len(by_id) - skip
+    while k <= trained:
         out, served = _chain(dict(by_id[:len(by_id) - k]), skip, forms)
-        new = len(out) - (len(by_id) - k)
-        if new <= k:
-            return out, served, len(vocab) - len(out)
-        k = max(new, k + 1)
-    raise ValueError("could not make room for the keyword tokens")
+        if len(out) <= size:
+            return out, served, size - len(out)
+        k = min(trained + 1, max(k + 1, len(out) - size + k))
+    raise ValueError(f"vocab_size {size} cannot hold the {len(forms)} keyword forms as single tokens even with no "
+                     f"trained merges: raise tokenizer.vocab_size")

@@ -58,7 +58,7 @@ def train(records: Iterable[tuple[str, str]], vocab_size: int, min_frequency: in
             raise ValueError(f"special token {t!r} has id {vocab.get(t)}, expected {i}")
     forms = keywords.keyword_forms(lambda s: pre_tokenizer().pre_tokenize_str(s))
     skip = len(SPECIAL_TOKENS) + 256
-    vocab, fixed, spare = keywords.enforce(vocab, skip, forms)
+    vocab, fixed, spare = keywords.enforce(vocab, skip, forms, vocab_size)
     merges = keywords.closure(vocab, skip)
     reserved = [RESERVED.format(i) for i in range(spare)]
     stats.update({"trained_merges": len(model["merges"]), "merges": len(merges), "keyword_forms": len(forms),

@@ -27,9 +27,9 @@ def test_train_then_tokenize_from_the_command_line(spark, tmp_path, capsys):
     (zh / "gb2312.txt").write_text((STDLIB / "test" / "cjkencodings" / "gb2312-utf8.txt").read_text())
     run = tmp_path / "run"
     assert main(["tokenizer-train", "--input", str(code), "--text", str(zh), "--output", str(run),
-                 "--set", "tokenizer.vocab_size=1500"]) == 0
+                 "--set", "tokenizer.vocab_size=3000"]) == 0
     trained = json.loads(capsys.readouterr().out)
-    assert trained["vocab_size"] == 1500 and Path(trained["output"]) == run / "tokenizer"
+    assert trained["vocab_size"] == 3000 and Path(trained["output"]) == run / "tokenizer"
     assert trained["documents"] == len(texts) + 1
     table = tmp_path / "files.parquet"
     pq.write_table(pa.Table.from_pylist([{"id": f"f{i}", "content": t} for i, t in enumerate(texts)]), table)
@@ -38,7 +38,7 @@ def test_train_then_tokenize_from_the_command_line(spark, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "ran" and summary["packed_documents"] == len(texts) and summary["tokens_lost"] == 0
     manifest = Manifest.from_json((run / "tokens" / MANIFEST_NAME).read_text())
-    assert manifest.seq_len == 127 and manifest.vocab_size == 1500 and manifest.total_rows == summary["rows"]
+    assert manifest.seq_len == 127 and manifest.vocab_size == 3000 and manifest.total_rows == summary["rows"]
 
 
 def test_tokenize_without_a_tokenizer_is_a_config_error(tmp_path, capsys):

@@ -13,12 +13,22 @@ def _vocab(tokens: list[str]) -> dict[str, int]:
 def test_enforce_makes_forms_single_and_keeps_size():
     trained = ["de", "ab", "abc", "xy", "xyz", "xyzw"]  # the last trained ones are the least useful
     vocab = _vocab(trained)
-    out, fixed, spare = keywords.enforce(vocab, 256, ["def", "abcd"])
+    out, fixed, spare = keywords.enforce(vocab, 256, ["def", "abcd"], len(vocab))
     assert fixed == ["abcd", "def"]
     assert len(out) + spare == len(vocab)
     assert "def" in out and "abcd" in out and "xyzw" not in out  # room made by dropping from the end
     assert keywords._segments(out, 256, ["def", "abcd"]) == {}
     assert sorted(out.values()) == list(range(len(out)))
+
+
+def test_enforce_fills_a_short_vocabulary_with_spare_ids_and_refuses_a_tiny_one():
+    vocab = _vocab(["ab"])
+    out, _, spare = keywords.enforce(vocab, 256, ["abc"], len(vocab) + 10)
+    assert "abc" in out and spare == 9
+    import pytest
+
+    with pytest.raises(ValueError, match="raise tokenizer.vocab_size"):
+        keywords.enforce(vocab, 256, ["abcdef", "xyzuvw"], len(vocab))
 
 
 def test_closure_lists_every_split():
