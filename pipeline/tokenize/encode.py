@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +28,7 @@ REPORT = pa.schema([pa.field("bucket", pa.int32()), pa.field("kind", pa.string()
 
 def new_stats() -> dict:
     return {"documents": 0, "packed_documents": 0, "bytes": 0, "tokens": 0, "rows": 0, "fim_psm": 0, "fim_spm": 0,
-            "rejected_by_reason": {}}
+            "rejected_by_reason": {}, "seconds": {"encode": 0.0, "pack": 0.0, "write": 0.0}}
 
 
 class DocEncoder:
@@ -83,7 +84,10 @@ def write_bucket(rows: list[pa.RecordBatch], bucket: int, seed: int, shard_rows:
 
 def _finish(packer: Packer, rows: list, bucket: int, stats: dict, seed: int, shard_rows: int, out_uri: str,
             compression: str):
-    for entry in write_bucket(rows, bucket, seed, shard_rows, out_uri, compression):
+    t0 = time.perf_counter()
+    written = write_bucket(rows, bucket, seed, shard_rows, out_uri, compression)
+    stats["seconds"]["write"] += time.perf_counter() - t0
+    for entry in written:
         stats["rows"] += entry["rows"]
         yield _report(bucket, SHARD, entry)
     ids, mask, starts = packer.leftover()
@@ -121,6 +125,7 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
                     yield from finish(packer, rows, bucket, stats)
                 packer, rows, bucket, stats = Packer(row_len, mode == "sft"), [], b, new_stats()
             docs, masks = [], []
+            t0 = time.perf_counter()
             for i in range(lo, hi):
                 stats["documents"] += 1
                 out = one(ids_col[i], values[i], stats)
@@ -133,7 +138,10 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
                 stats["packed_documents"] += 1
                 stats["bytes"] += int(sizes[i])
                 stats["tokens"] += len(out[0])
+            t1 = time.perf_counter()
             full = packer.add(docs, masks if mode == "sft" else None)
+            stats["seconds"]["encode"] += t1 - t0
+            stats["seconds"]["pack"] += time.perf_counter() - t1
             if full.num_rows:
                 rows.append(full)
     if packer is not None:

@@ -101,7 +101,8 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     write_s = sum(w["seconds"] for w in written)
     summary = {**summary, "status": "ran", "output": out,
                "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
-                         "shard_write_s_in_tasks": round(write_s, 2)},
+                         **{f"tasks_{k}_s": round(sum(s["seconds"][k] for s in stats.values()), 2)
+                            for k in ("encode", "pack", "write")}},
                "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
                "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))

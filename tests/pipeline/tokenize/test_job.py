@@ -157,3 +157,12 @@ def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer
 
     with pytest.raises(ConfigError, match="messages"):
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))
+
+
+def test_only_bad_documents_give_an_empty_manifest(spark, tokenizer_dir, tmp_path):
+    pq.write_table(pa.Table.from_pylist([{"id": "n", "content": None}, {"id": "e", "content": ""}],
+                                        schema=pa.schema([("id", pa.string()), ("content", pa.string())])),
+                   tmp_path / "bad.parquet")
+    out = run_tokenize(spark, _cfg(), [str(tmp_path / "bad.parquet")], tokenizer_dir, str(tmp_path / "t"))
+    assert out["rows"] == 0 and out["documents"] == 2 and sum(out["rejected_by_reason"].values()) == 2
+    assert Manifest.from_json((tmp_path / "t" / MANIFEST_NAME).read_text()).shards == ()
