@@ -26,6 +26,20 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             s.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)}")
         s.add_argument("--json", action="store_true", help="print run.json instead of the table")
+    for name, what in (("tokenizer-train", "train the byte-level BPE tokenizer (default input: the run's final "
+                                            "table)"),
+                       ("tokenize", "tokenize into packed Parquet token shards and manifest.json (default input: the "
+                                    "run's final table, or sft/chatml with tokenize.mode=sft)")):
+        t = sub.add_parser(name, help=what)
+        t.add_argument("--input", action="append", default=[], metavar="PATH",
+                       help="table (Parquet) or, for tokenizer-train, a folder of files; repeatable")
+        t.add_argument("--output", help="run folder (default: run.output, else ./out/run)")
+        t.add_argument("--config", help="YAML config file")
+        t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+        t.add_argument("--force", action="store_true", help="redo even if finished with the same config")
+        if name == "tokenizer-train":
+            t.add_argument("--text", action="append", default=[], metavar="DIR",
+                           help="folder of English/Chinese text trained on as well (tokenizer.text_inputs)")
     c = sub.add_parser("config", help="print the resolved config (defaults < --config < --set)")
     c.add_argument("--config")
     c.add_argument("--set", action="append", default=[])
@@ -100,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             print(typed_config.to_yaml(typed_config.load(PipelineConfig, args.config, args.set)), end="")
             return 0
+        if args.command in ("tokenizer-train", "tokenize"):
+            return _tokens_command(args)
         cfg = build_config(args)
         from pipeline import report
         from pipeline.runner import ReconciliationError, run
@@ -119,6 +135,27 @@ def main(argv: list[str] | None = None) -> int:
     except typed_config.ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
+
+
+def _tokens_command(args) -> int:
+    """tokenizer-train and tokenize: their own inputs; the run folder only gives defaults."""
+    from pipeline.tokenize import commands
+
+    base: dict = {"run": {"output": args.output} if args.output else {}}
+    if args.force:
+        base["run"]["force"] = True
+    if getattr(args, "text", None):
+        base["tokenizer"] = {"text_inputs": args.text}
+    cfg = typed_config.load(PipelineConfig, args.config, args.set, base=base)
+    if not cfg.run.output:
+        cfg = typed_config.load(PipelineConfig, args.config, args.set, base={**base, "run": {**base["run"],
+                                                                                            "output": "out/run"}})
+    if args.command == "tokenizer-train":
+        result = commands.train_tokenizer(cfg, args.input)
+    else:
+        result = commands.tokenize(cfg, args.input)
+    print(json.dumps(result, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

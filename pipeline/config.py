@@ -172,6 +172,40 @@ class SftConfig:
 
 
 @dataclass(frozen=True)
+class TokenizerConfig:
+    vocab_size: int = option(8192, "ids in the trained tokenizer, special tokens included; the 13B preset uses the "
+                                   "paper's 100864 (ids then need 32 bits)", min=512, max=2**31 - 1)
+    code_sample_mb: float = option(64.0, "MB of code drawn (by a hash of each file's id) from the files table to "
+                                         "train on; the other files are held out", min=0.01)
+    text_inputs: list[str] = option([], "folders of natural-language text (English, Chinese) trained on as well")
+    text_sample_mb: float = option(16.0, "MB drawn from each text folder (by a hash of the relative path)",
+                                   min=0.01)
+    seed: int = option(1, "seed of the sample's hash", min=0)
+    min_frequency: int = option(2, "pairs seen fewer times are never merged", min=1)
+    max_token_bytes: int = option(0, "longest token in bytes; 0: no limit", min=0)
+    output: str = option("", "folder for tokenizer.json and its transformers files; empty: <run>/tokenizer")
+
+
+@dataclass(frozen=True)
+class TokenizeConfig:
+    mode: str = option("pretrain", "pretrain: files' content, every token counts; sft: ChatML conversations, "
+                                   "loss only on bot turns", choices=("pretrain", "sft"))
+    tokenizer: str = option("", "tokenizer folder (tokenizer.json); empty: <run>/tokenizer")
+    seq_len: int = option(4096, "tokens per training sequence; each shard row holds seq_len + 1", min=8)
+    fim_rate: float = option(0.5, "share of pretrain documents turned into fill-in-the-middle examples (by a hash "
+                                  "of the id)", min=0.0, max=1.0)
+    fim_spm_share: float = option(0.5, "share of FIM examples in suffix-prefix-middle order (the rest: "
+                                       "prefix-suffix-middle)", min=0.0, max=1.0)
+    seed: int = option(1, "seed of the FIM draws, the document order and the row shuffle", min=0)
+    pack_buckets: int = option(8, "documents are spread by hash over this many buckets, each packed in order by "
+                                  "one task (the job's parallelism); leftovers of all buckets are packed last",
+                               min=1)
+    shard_rows: int = option(2048, "sequences per Parquet shard (the last shard holds the rest)", min=1)
+    compression: str = option("zstd", "shard compression", choices=("zstd", "snappy", "none"))
+    output: str = option("", "folder for the shards and manifest.json; empty: <run>/tokens (sft: <run>/sft_tokens)")
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     run: RunConfig = field(default_factory=RunConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -184,3 +218,5 @@ class PipelineConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     resample: ResampleConfig = field(default_factory=ResampleConfig)
     sft: SftConfig = field(default_factory=SftConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)

@@ -60,3 +60,7 @@ SFT_LOW_EFFECTIVE_LINES = "sft_low_effective_lines"
 SFT_COMMENT_TOO_LONG = "sft_comment_too_long"
 
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
+
+# tokenize: documents that give no tokens (counted in the tokenize stage's stats.json)
+NULL_CONTENT = "tokenize_null_content"
+EMPTY_DOCUMENT = "tokenize_empty_document"

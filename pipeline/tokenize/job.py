@@ -1,0 +1,127 @@
+"""The tokenize job on Spark: one pass (bucket, encode, pack, permute, write shards), the buckets' leftovers packed
+on the driver, manifest, stats and an atomic commit."""
+from __future__ import annotations
+
+import functools
+import json
+import time
+import uuid
+
+import numpy as np
+
+from pipeline import __version__
+from pipeline.config import TokenizeConfig
+from pipeline.ingest.fsio import to_uri
+from pipeline.spark.hadoop_fs import HadoopFS
+from pipeline.tokenize import encode, shards
+from pipeline.tokenizer import fast
+from pipeline.tokenizer.save import sha256_of
+from pipeline.tokenizer.special import EOT, PAD
+from pipeline.typed_config import fingerprint, fingerprint_view
+from schemas import MANIFEST_NAME, Manifest, ShardEntry
+from schemas.spark import spark_schema
+
+SUCCESS = "_SUCCESS"
+STATS_NAME = "stats.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(*inputs)
+    payload = "content" if cfg.mode == "pretrain" else "messages"
+    missing = {"id", payload} - set(df.columns)
+    if missing:
+        from pipeline.typed_config import ConfigError
+        raise ConfigError(f"tokenize.mode={cfg.mode} reads columns {sorted(missing)} that {inputs} lacks "
+                          f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
+    key = F.xxhash64(F.lit(cfg.seed), F.col("id"))
+    return df.select("id", payload).withColumn(encode.KEY, key).withColumn(
+        encode.BUCKET, F.pmod(F.col(encode.KEY), F.lit(cfg.pack_buckets)).cast("int"))
+
+
+def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: str, output: str,
+                 force: bool = False) -> dict:
+    """Tokenize the table(s) `inputs` into `output`; returns the summary (also in stats.json and _SUCCESS).
+    A finished output with the same fingerprint (config, inputs, tokenizer hash) is kept as it is."""
+
+    fs = HadoopFS(spark)
+    out = to_uri(output).rstrip("/")
+    tok_dir = tokenizer_dir.removeprefix("file://")
+    tok_sha = sha256_of(tok_dir)
+    fp = fingerprint("tokenize", __version__, cfg, [to_uri(i) for i in inputs], tok_sha)
+    done = fs.read_text(f"{out}/{SUCCESS}")
+    if done and json.loads(done)["fingerprint"] == fp and not force:
+        return {**json.loads(done)["summary"], "status": "skipped"}
+    enc = fast.load(tok_dir, tok_sha)
+    row_len = cfg.seq_len + 1
+    staging = f"{out.rsplit('/', 1)[0]}/_staging/{out.rsplit('/', 1)[1]}-{uuid.uuid4().hex[:12]}"
+    t0 = time.time()
+
+    # the one pass: documents to buckets by a seeded hash of their id, in seeded order within each; one task per
+    # bucket group encodes, packs, permutes its rows and writes its shards, and reports back (small records)
+    df = _read_input(spark, cfg, inputs)
+    body = functools.partial(encode.pack_partition, tokenizer_dir=tok_dir, tokenizer_sha256=tok_sha, mode=cfg.mode,
+                             row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
+                             fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
+                             out_uri=staging, compression=cfg.compression)
+    reports = (df.repartition(cfg.pack_buckets, encode.BUCKET)
+                 .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
+                 .mapInArrow(body, spark_schema(encode.REPORT)).collect())
+    reports.sort(key=lambda r: (r["bucket"], r["kind"], r["info"] or ""))
+    t_pass = time.time() - t0
+
+    # the driver: every bucket's leftovers (each shorter than a row), in bucket order, become the last rows
+    stats = {r["bucket"]: json.loads(r["info"]) for r in reports if r["kind"] == encode.STATS}
+    written = [json.loads(r["info"]) for r in reports if r["kind"] == encode.SHARD]
+    tails = [(np.frombuffer(r["ids"], np.uint32), None if r["mask"] is None else np.frombuffer(r["mask"], np.uint8),
+              np.frombuffer(r["starts"], np.int64)) for r in reports if r["kind"] == encode.TAIL]
+    n_pad = 0
+    if tails:
+        table, n_pad = shards.pack_tails(tails, row_len, enc.special[PAD])
+        written += encode.write_bucket(table.to_batches(), cfg.pack_buckets, cfg.seed, cfg.shard_rows, staging,
+                                       cfg.compression)
+    written.sort(key=lambda w: w["path"])
+    n_rows = sum(w["rows"] for w in written)
+
+    # manifest, stats, the tokenizer beside the shards; then the commit
+    for name in TOKENIZER_FILES:
+        with open(f"{tok_dir}/{name}", encoding="utf-8") as f:
+            fs.write_text(f"{staging}/tokenizer/{name}", f.read())
+    manifest = Manifest(mode=cfg.mode, seq_len=cfg.seq_len, vocab_size=enc.vocab_size, eos_id=enc.special[EOT],
+                        pad_id=enc.special[PAD], tokenizer_sha256=tok_sha, tokenizer_dir="tokenizer",
+                        shards=tuple(ShardEntry(w["path"], w["rows"], w["tokens"], w["sha256"]) for w in written),
+                        config=fingerprint_view(cfg))
+    fs.write_text(f"{staging}/{MANIFEST_NAME}", manifest.to_json())
+    summary = _summary(stats, n_rows, n_pad, row_len, written, manifest, cfg)
+    fs.write_text(f"{staging}/{STATS_NAME}", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if fs.exists(out):
+        fs.delete(out)
+    fs.mkdirs(out.rsplit("/", 1)[0])
+    fs.rename(staging, out)
+    write_s = sum(w["seconds"] for w in written)
+    summary = {**summary, "status": "ran", "output": out,
+               "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
+                         **{f"tasks_{k}_s": round(sum(s["seconds"][k] for s in stats.values()), 2)
+                            for k in ("encode", "pack", "write")}},
+               "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
+               "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
+    fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))
+    return summary
+
+
+def _summary(stats: dict, n_rows: int, n_pad: int, row_len: int, written, manifest: Manifest, cfg) -> dict:
+    """Counts that reconcile: documents in = packed + rejected by reason; tokens in = tokens in rows - pads."""
+    total = {k: sum(s[k] for s in stats.values()) for k in ("documents", "packed_documents", "bytes", "tokens",
+                                                             "fim_psm", "fim_spm")}
+    rejected: dict[str, int] = {}
+    for s in stats.values():
+        for k, v in s["rejected_by_reason"].items():
+            rejected[k] = rejected.get(k, 0) + v
+    in_rows = n_rows * row_len
+    lost = total["tokens"] - (in_rows - n_pad)
+    if total["documents"] != total["packed_documents"] + sum(rejected.values()) or lost != 0:
+        raise RuntimeError(f"tokenize does not reconcile: {total}, rejected {rejected}, {lost} tokens lost")
+    return {**total, "rejected_by_reason": dict(sorted(rejected.items())), "rows": n_rows, "shards": len(written),
+            "tokens_in_rows": in_rows, "pad_tokens": n_pad, "tokens_lost": lost, "mode": cfg.mode,
+            "bytes_per_token": round(total["bytes"] / max(total["tokens"], 1), 3),
+            "tokenizer_sha256": manifest.tokenizer_sha256}

@@ -1,0 +1,45 @@
+"""A trained tokenizer on disk: tokenizer.json plus the files transformers' PreTrainedTokenizerFast loads."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PAD, FIM_PREFIX, FIM_SUFFIX, IM_END, IM_START, PAD
+
+TOKENIZER_JSON = "tokenizer.json"
+TRAINING_JSON = "training.json"
+
+# transformers' apply_chat_template renders ChatML exactly as pipeline/sft/chatml.py does (roles system/human/bot)
+CHAT_TEMPLATE = ("{% for m in messages %}" + IM_START + "{{ m['role'] }}\n{{ m['content'] }}" + IM_END + "\n"
+                 "{% endfor %}{% if add_generation_prompt %}" + IM_START + "bot\n{% endif %}")
+
+
+def hf_config(model_max_length: int) -> tuple[dict, dict]:
+    """(tokenizer_config.json, special_tokens_map.json) contents."""
+    extra = [IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD]
+    special = {"eos_token": EOT, "bos_token": EOT, "unk_token": None, "pad_token": PAD,
+               "additional_special_tokens": extra}
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": model_max_length,
+              "clean_up_tokenization_spaces": False, "add_bos_token": False, "add_eos_token": False,
+              "chat_template": CHAT_TEMPLATE, **special}
+    return config, special
+
+
+def save(tokenizer, out_dir: str, stats: dict, model_max_length: int = 4096) -> str:
+    """Write the files into `out_dir`; returns tokenizer.json's sha256 (what manifests name)."""
+    out = Path(out_dir.removeprefix("file://"))
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(out / TOKENIZER_JSON))
+    config, special = hf_config(model_max_length)
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
+    digest = sha256_of(str(out))
+    (out / TRAINING_JSON).write_text(json.dumps({**stats, "tokenizer_sha256": digest}, indent=2, sort_keys=True)
+                                     + "\n")
+    return digest
+
+
+def sha256_of(tokenizer_dir: str) -> str:
+    path = Path(tokenizer_dir.removeprefix("file://")) / TOKENIZER_JSON
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,53 @@
+"""`python -m pipeline tokenizer-train` and `tokenize`: defaults from the run folder, clear errors, outputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.cli import main
+from schemas import MANIFEST_NAME, Manifest
+from tests.pipeline.tokenizer.trained import STDLIB
+
+pytestmark = pytest.mark.spark
+
+
+def test_train_then_tokenize_from_the_command_line(spark, tmp_path, capsys):
+    code = tmp_path / "code"
+    code.mkdir()
+    texts = []
+    for p in sorted((STDLIB / "json").glob("*.py")) + sorted((STDLIB / "email").glob("*.py"))[:8]:
+        (code / f"{p.parent.name}_{p.name}").write_text(p.read_text())
+        texts.append(p.read_text())
+    zh = tmp_path / "zh"
+    zh.mkdir()
+    (zh / "gb2312.txt").write_text((STDLIB / "test" / "cjkencodings" / "gb2312-utf8.txt").read_text())
+    run = tmp_path / "run"
+    assert main(["tokenizer-train", "--input", str(code), "--text", str(zh), "--output", str(run),
+                 "--set", "tokenizer.vocab_size=3000"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["vocab_size"] == 3000 and Path(trained["output"]) == run / "tokenizer"
+    assert trained["documents"] == len(texts) + 1
+    table = tmp_path / "files.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": f"f{i}", "content": t} for i, t in enumerate(texts)]), table)
+    assert main(["tokenize", "--input", str(table), "--output", str(run), "--set", "tokenize.seq_len=127",
+                 "--set", "tokenize.pack_buckets=2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "ran" and summary["packed_documents"] == len(texts) and summary["tokens_lost"] == 0
+    manifest = Manifest.from_json((run / "tokens" / MANIFEST_NAME).read_text())
+    assert manifest.seq_len == 127 and manifest.vocab_size == 3000 and manifest.total_rows == summary["rows"]
+
+
+def test_tokenize_without_a_tokenizer_is_a_config_error(tmp_path, capsys):
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "a", "content": "x"}]), table)
+    assert main(["tokenize", "--input", str(table), "--output", str(tmp_path / "run")]) == 2
+    assert "no tokenizer.json" in capsys.readouterr().err
+
+
+def test_tokenize_without_input_needs_a_finished_run(tmp_path, capsys):
+    assert main(["tokenize", "--output", str(tmp_path / "empty")]) == 2
+    assert "run the pipeline" in capsys.readouterr().err
