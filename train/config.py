@@ -61,7 +61,8 @@ class PrecisionSection:
     dtype: str = option("fp32", "training precision: fp16 (dynamic loss scaling), bf16, or fp32; DeepSpeed on CPU "
                                 "supports bf16 and fp32 only", choices=PRECISIONS)
     initial_scale_power: int = option(15, "fp16: initial loss scale is 2**this (paper: 2^15)", min=0, max=40)
-    min_loss_scale: float = option(1.0, "fp16: the dynamic loss scale never goes below this (paper: 1)", min=0.0)
+    min_loss_scale: int = option(1, "fp16: the dynamic loss scale never goes below this (paper: 1); DeepSpeed stops "
+                                     "the run with an error when an overflow happens at this scale", min=1)
     loss_scale_window: int = option(1000, "fp16: steps without overflow before the scale doubles", min=1)
     hysteresis: int = option(2, "fp16: overflows tolerated before the scale is first lowered", min=1)
 
@@ -140,7 +141,7 @@ PRESETS: dict[str, dict] = {
             "batch": {"micro_batch": 16, "global_batch": 4096},
             "optimizer": {"lr": 1.5e-4, "min_lr": 1.5e-5, "grad_clip": 1.0},
             "schedule": {"max_steps": 60_000, "warmup_steps": 1000},
-            "precision": {"dtype": "fp16", "initial_scale_power": 15, "min_loss_scale": 1.0},
+            "precision": {"dtype": "fp16", "initial_scale_power": 15, "min_loss_scale": 1},
             "deepspeed": {"zero_stage": 1}, "checkpoint": {"every_steps": 500, "verify": "size"},
             "logging": {"every_steps": 10}},
 }
