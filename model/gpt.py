@@ -22,21 +22,26 @@ class Rotary(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)
 
     def forward(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """positions [T] or [B, T] -> cos, sin [1 or B, T, 1, dim] in float32, broadcast over heads."""
+        """positions [T] or [B, T] -> cos, signed sin [1 or B, T, 1, 1, dim] float32 (broadcast over q/k and heads).
+
+        The sin table carries rotate-half's sign, (-sin, sin), so that apply_rotary needs no negation."""
         freqs = positions.float()[..., None] * self.inv_freq.to(positions.device)  # [..., T, dim/2]
-        emb = torch.cat((freqs, freqs), dim=-1)                                      # [..., T, dim]
-        if emb.dim() == 2:
-            emb = emb[None]
-        return emb.cos()[:, :, None], emb.sin()[:, :, None]
+        if freqs.dim() == 2:
+            freqs = freqs[None]
+        cos, sin = freqs.cos(), freqs.sin()
+        cos, sin = torch.cat((cos, cos), dim=-1), torch.cat((-sin, sin), dim=-1)  # [1|B, T, dim]
+        return cos[:, :, None, None], sin[:, :, None, None]
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate the first cos.shape[-1] dims of x [B, T, H, D]; the rest pass through unchanged."""
+    """Rotate the first cos.shape[-1] dims of x [B, T, ..., D]; the rest pass through unchanged.
+
+    x * cos + rotate_half(x) * sin, with rotate_half(x) = (-x2, x1) written as (x2, x1) times the signed sin."""
     dim = cos.shape[-1]
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     rot, rest = (x, None) if dim == x.shape[-1] else (x[..., :dim], x[..., dim:])
     x1, x2 = rot.chunk(2, dim=-1)
-    rotated = rot * cos + torch.cat((-x2, x1), dim=-1) * sin
+    rotated = rot * cos + torch.cat((x2, x1), dim=-1) * sin
     return rotated if rest is None else torch.cat((rotated, rest), dim=-1)
 
 
@@ -51,8 +56,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, layout: DocLayout | None) -> torch.Tensor:
         b, t, _ = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.head_dim).unbind(dim=2)  # 3 x [B, T, H, D]
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        qkv = self.qkv(x).view(b, t, 3, self.heads, self.head_dim)  # [B, T, 3, H, D]
+        q, k = apply_rotary(qkv[:, :, :2], cos, sin).unbind(dim=2)  # q and k rotated in one pass: 2 x [B, T, H, D]
+        v = qkv[:, :, 2]                                            # [B, T, H, D]
         y = causal_attention(q, k, v, layout, self.backend)                            # [B, T, H, D]
         return self.proj(y.reshape(b, t, -1))                                          # [B, T, hidden]
 
@@ -140,7 +146,7 @@ class GPTNeoX(nn.Module):
             raise ValueError(f"sequence length {t} exceeds max_seq_len {self.cfg.max_seq_len}")
         layout = doc_layout(doc_starts, b, t, input_ids.device)
         positions = torch.arange(t, device=input_ids.device) if layout is None else layout.positions  # [T] or [B, T]
-        cos, sin = self.rotary(positions)                                                          # [1|B, T, 1, rot]
+        cos, sin = self.rotary(positions)                                                       # [1|B, T, 1, 1, rot]
         x = self.tok_emb(input_ids)                                                                # [B, T, hidden]
         for block in self.blocks:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
