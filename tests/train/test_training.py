@@ -1,0 +1,156 @@
+"""Real DeepSpeed runs on CPU (gloo): loss falls, 2-rank DP = 1 rank, SIGKILL + resume is exact, fp16 overflow."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.train.shards import real_token_shards
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STEPS = 8
+COMMON = ["logging.progress_bar=false", "logging.tensorboard=false", f"schedule.max_steps={STEPS}",
+          "schedule.warmup_steps=2", "batch.micro_batch=4", "batch.global_batch=8", "run.deterministic=true"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_PORT")}
+    env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", DS_ACCELERATOR="cpu", PYTHONUNBUFFERED="1",
+               PATH=f"{BIN}:{env.get('PATH', '')}", **extra)
+    return env
+
+
+def _sets(items) -> list[str]:
+    return [a for item in items for a in ("--set", item)]
+
+
+def _run(cmd, timeout=300, **env) -> str:
+    r = subprocess.run(cmd, cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
+    return r.stdout + r.stderr
+
+
+def _losses(out: Path) -> dict[int, float]:
+    """step -> loss, the last record of each step winning (a resumed run logs its replayed steps again)."""
+    return {r["step"]: r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())}
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL the trainer and its launcher (torchrun's workers do not share its process group)."""
+    import psutil
+
+    parent = psutil.Process(pid)
+    for p in parent.children(recursive=True) + [parent]:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return real_token_shards(tmp_path_factory.mktemp("shards"), seq_len=32, rows=96)
+
+
+@pytest.fixture(scope="module")
+def reference(shards, tmp_path_factory):
+    """One process, plain `python -m train`: the uninterrupted run the others are compared with."""
+    out = tmp_path_factory.mktemp("ref")
+    log = _run([sys.executable, "-m", "train", "--preset", "debug",
+                *_sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "checkpoint.every_steps=4"])])
+    return out, log
+
+
+def test_debug_flavor_learns_and_exports(reference):
+    out, log = reference
+    losses = _losses(out)
+    assert sorted(losses) == list(range(1, STEPS + 1))
+    first, last = sum(losses[s] for s in (1, 2)) / 2, sum(losses[s] for s in (STEPS - 1, STEPS)) / 2
+    assert last < first - 0.5, losses                                 # ln(256) = 5.55 at the start
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["tokens_per_s"] > 0 and r["tflops_per_gpu"] > 0 and r["grad_norm"] > 0 for r in records)
+    assert [r["samples"] for r in records] == [8 * s for s in range(1, STEPS + 1)]
+    assert "step 8/8  loss" in log
+    assert (out / "checkpoints" / "latest").read_text() == "global_step8"
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    hf = AutoModelForCausalLM.from_pretrained(out / "hf")
+    ids = torch.tensor([list(range(1, 33))])
+    assert hf(ids).logits.shape == (1, 32, 256) and torch.isfinite(hf(ids).logits).all()
+
+
+def test_two_ranks_equal_one_rank(reference, shards, tmp_path):
+    """deepspeed launcher, 2 processes x micro batch 4 = the same global batch of 8 as 1 process x 2 micro batches."""
+    out = tmp_path / "dp2"
+    _run([str(BIN / "deepspeed"), "--num_gpus", "2", "--master_port", str(_port()), "--module", "train",
+          *_sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "run.export_hf=false"])])
+    one, two = _losses(reference[0]), _losses(out)
+    assert sorted(two) == sorted(one)
+    for step in one:
+        assert two[step] == pytest.approx(one[step], rel=1e-5, abs=1e-6), (step, one, two)
+
+
+def test_sigkill_then_resume_matches_the_uninterrupted_run(reference, shards, tmp_path):
+    """torchrun run checkpointing every 2 steps, SIGKILLed after step 5; the newest complete checkpoint (step 4) is then
+    corrupted, so the restart must detect it and resume from step 2; every loss must equal the reference's."""
+    out = tmp_path / "killed"
+    sets = _sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "checkpoint.every_steps=2",
+                           "run.export_hf=false", "checkpoint.keep_last=0"])
+    cmd = [str(BIN / "torchrun"), "--nproc_per_node", "1", "--master_port", str(_port()),
+           str(ROOT / "tests/train/slow_entry.py"), *sets]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(TRAIN_TEST_STEP_PAUSE_S="1.0"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    metrics, deadline = out / "metrics.jsonl", time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and any(json.loads(x)["step"] == 5 for x in metrics.read_text().splitlines()):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stdout.read()[-3000:]
+    _kill_tree(proc.pid)
+    proc.wait()
+    assert max(_losses(out)) == 5
+    ckpts = out / "checkpoints"
+    assert (ckpts / "latest").read_text() == "global_step4"
+    optim = next((ckpts / "global_step4").glob("*optim_states.pt"))
+    data = bytearray(optim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    optim.write_bytes(bytes(data))
+
+    log = _run([sys.executable, "-m", "train", *sets])
+    assert "skipping checkpoint global_step4: file" in log and "does not match its sha256" in log
+    assert "resumed from global_step2: step 2, sample 16" in log
+    ref, got = _losses(reference[0]), _losses(out)
+    assert got == ref                                                 # fp32, deterministic: bit-identical
+
+
+def test_fp16_overflow_skips_the_step_and_halves_the_scale(shards, tmp_path):
+    out = tmp_path / "fp16"
+    # micro batch 8 = one forward per step; forwards 3 and 4 return inf
+    _run([sys.executable, str(ROOT / "tests/train/fp16_overflow_entry.py"),
+          *COMMON[:2], "schedule.max_steps=6", "schedule.warmup_steps=2", "batch.micro_batch=8",
+          "batch.global_batch=8", f"data.manifest={shards}", f"run.output={out}", "run.export_hf=false",
+          "precision.dtype=fp16", "precision.initial_scale_power=10", "precision.hysteresis=1"],
+         TRAIN_TEST_OVERFLOW_AT="[3, 4]")
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    scale = [r["loss_scale"] for r in records]
+    skipped = [r["skipped_steps"] for r in records]
+    lr = [r["lr"] for r in records]
+    assert scale == [1024, 1024, 512, 256, 256, 256]
+    assert skipped == [0, 0, 1, 2, 2, 2]
+    assert lr[2] == lr[3] == lr[4]            # skipped updates do not advance the schedule
+    assert all(r["loss"] < 6 for r in records if r["step"] not in (3, 4))
