@@ -85,6 +85,7 @@ class DeepSpeedSection:
 class CheckpointSection:
     dir: str = option("", "checkpoint folder (DeepSpeed layout, `latest` tag file); empty = <output>/checkpoints")
     every_steps: int = option(0, "save every N optimizer steps (0 = only at the end)", min=0)
+    at_end: bool = option(True, "save a checkpoint after the last step (speed checks turn it off)")
     keep_last: int = option(3, "complete checkpoints kept; older ones are deleted (0 = keep all)", min=0)
     resume: str = option("auto", "auto = resume from the newest complete checkpoint if any; none = start fresh",
                          choices=("auto", "none"))

@@ -97,7 +97,8 @@ def train(cfg: TrainConfig) -> dict:
         raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
                         f"{mcfg.max_seq_len}")
     torch.manual_seed(cfg.run.seed)
-    model = GPTNeoX(mcfg)
+    with torch.device(f"cuda:{local_rank}" if cuda else "cpu"):  # initialise where it will train (1.3B+: seconds)
+        model = GPTNeoX(mcfg)
     model.gradient_checkpointing = cfg.model.activation_checkpointing
     model.attn_backend = cfg.model.attn_backend
 
@@ -195,7 +196,7 @@ def train(cfg: TrainConfig) -> dict:
             save(done)
             last_saved = done
             mark = time.perf_counter()  # saving is not training time
-    if last_saved != total:
+    if cfg.checkpoint.at_end and last_saved != total:
         save(total)
     summary = {"start_step": start_step, "resumed_from": resumed_from, "losses": losses, "steps": total}
     if rank == 0 and cfg.run.export_hf:
