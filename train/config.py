@@ -146,6 +146,10 @@ PRESETS: dict[str, dict] = {
             "deepspeed": {"zero_stage": 1}, "checkpoint": {"every_steps": 500, "verify": "size"},
             "logging": {"every_steps": 10}},
 }
+# The paper's recipe as this trainer runs it on 512 x A100-80GB without tensor parallelism (train/memory.py): ZeRO-2,
+# micro batch 4 x 2 accumulation steps = the same global batch of 4096 sequences.
+PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 4, "global_batch": 4096},
+                        "deepspeed": {"zero_stage": 2}}
 
 
 def load(preset: str = "debug", yaml_path=None, overrides=(), base: dict | None = None) -> TrainConfig:
