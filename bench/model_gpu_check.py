@@ -44,10 +44,12 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=10, help="timed steps per dtype")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--dtypes", default="", help="comma list of bf16,fp16,fp32 (default: bf16,fp16)")
-    p.add_argument("--sdpa", default="auto", choices=["auto", "flash", "cudnn", "efficient", "math"],
-                   help="SDPA backend to pin when flash_attn is not used (auto: the first that runs, in torch's order)")
+    p.add_argument("--sdpa", default="",
+                   help="comma list of SDPA backends to pin when flash_attn is not used: auto (the first of torch's "
+                        "order that runs), flash, cudnn, efficient, math (default: auto,cudnn on a GPU, auto on CPU)")
+    p.add_argument("--modes", default="", help="comma list of eager,compile (default: eager,compile on a GPU, "
+                                               "eager on CPU); compile = torch.compile of each block")
     p.add_argument("--checkpointing", action="store_true", help="activation checkpointing per block")
-    p.add_argument("--compile", action="store_true", help="torch.compile each block (adds compile time)")
     p.add_argument("--docs", type=int, default=1, help="documents per row (>1 exercises document masking)")
     p.add_argument("--peak-tflops", type=float, default=0.0, help="override the peak used for MFU")
     p.add_argument("--device", default="auto")
@@ -100,13 +102,13 @@ def make_batch(cfg, micro_batch: int, seq: int, docs: int, device):
     return rows[:, :-1].contiguous().to(device), rows[:, 1:].contiguous().to(device), starts
 
 
-def run_one(args, cfg, dtype_name: str, micro_batch: int, seq: int, device) -> dict:
+def run_one(args, cfg, dtype_name: str, mode: str, sdpa: str, micro_batch: int, seq: int, device) -> dict:
     dtype = DTYPES[dtype_name]
     torch.manual_seed(0)
     with torch.device(device):
         model = GPTNeoX(cfg).train()
     model.gradient_checkpointing = args.checkpointing
-    if args.compile:
+    if mode == "compile":
         for block in model.blocks:
             block.compile()
     fused = device.type == "cuda"
@@ -122,7 +124,7 @@ def run_one(args, cfg, dtype_name: str, micro_batch: int, seq: int, device) -> d
     else:
         from torch.nn.attention import sdpa_kernel
 
-        backend = pick_sdpa(args.sdpa, device, dtype, cfg.head_dim, masked=starts is not None)
+        backend = pick_sdpa(sdpa, device, dtype, cfg.head_dim, masked=starts is not None)
         attention, pin = f"SDPA {backend}", sdpa_kernel([sdpa_backends()[backend]])
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     if device.type == "cuda":
@@ -148,17 +150,19 @@ def run_one(args, cfg, dtype_name: str, micro_batch: int, seq: int, device) -> d
     step_s = statistics.median(times)
     tokens_per_s = micro_batch * seq / step_s
     tflops = cfg.flops_per_token(seq) * tokens_per_s / 1e12
+    model_ckpt = model.gradient_checkpointing
     del model, opt
-    return {"dtype": dtype_name, "attention": attention, "micro_batch": micro_batch, "step_ms": 1e3 * step_s,
+    return {"dtype": dtype_name, "mode": mode, "attention": attention, "micro_batch": micro_batch,
+            "checkpointing": model_ckpt, "step_ms": 1e3 * step_s,
             "tokens_per_s": tokens_per_s, "tflops": tflops, "peak_gib": peak_mem, "loss0": losses[0],
             "loss1": losses[-1], "scale": scaler.get_scale() if scaler.is_enabled() else None}
 
 
-def run_with_fallback(args, cfg, dtype_name, micro_batch, seq, device) -> dict:
+def run_with_fallback(args, cfg, dtype_name, mode, sdpa, micro_batch, seq, device) -> dict:
     """On CUDA out-of-memory: halve the micro batch, then turn on activation checkpointing, then give up."""
     while True:
         try:
-            return run_one(args, cfg, dtype_name, micro_batch, seq, device)
+            return run_one(args, cfg, dtype_name, mode, sdpa, micro_batch, seq, device)
         except torch.OutOfMemoryError:
             gc.collect()
             torch.cuda.empty_cache()
@@ -179,37 +183,57 @@ def run_with_fallback(args, cfg, dtype_name, micro_batch, seq, device) -> dict:
 def main(argv=None) -> list[dict]:
     args = parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    gpu = device.type == "cuda"
     cfg = FLAVORS[args.flavor]
     seq = args.seq or cfg.max_seq_len
     micro_batch = args.micro_batch or 2
     dtypes = [d for d in (args.dtypes or "bf16,fp16").split(",") if d]
+    modes = [m for m in (args.modes or ("eager,compile" if gpu else "eager")).split(",") if m]
+    sdpas = [b for b in (args.sdpa or ("auto,cudnn" if gpu else "auto")).split(",") if b]
+    for value, allowed in ((dtypes, DTYPES), (modes, ("eager", "compile")), (sdpas, ("auto", *sdpa_backends()))):
+        if set(value) - set(allowed):
+            raise SystemExit(f"unknown choice {sorted(set(value) - set(allowed))}; choose from {list(allowed)}")
     peak, device_name = peak_tflops(device, args.peak_tflops)
-    if device.type == "cuda":
+    if gpu:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     print(f"device: {device_name}; torch {torch.__version__}, CUDA {torch.version.cuda}, python "
           f"{platform.python_version()}; peak {peak or 'unknown'} TFLOPS dense fp16/bf16")
     print(f"model: {args.flavor}, {cfg.num_params():,} params, seq {seq}, docs/row {args.docs}, "
-          f"checkpointing {args.checkpointing}, compile {args.compile}; {FORMULA} = {cfg.flops_per_token(seq):,}",
-          flush=True)
+          f"{args.steps} timed steps after {args.warmup}; fwd+bwd+clip+AdamW, fp32 master weights, autocast; "
+          f"{FORMULA} = {cfg.flops_per_token(seq):,}", flush=True)
     rows = []
-    for dtype_name in dtypes:
-        t0 = time.perf_counter()
-        row = run_with_fallback(args, cfg, dtype_name, micro_batch, seq, device)
-        row["mfu"] = row["tflops"] / peak if peak else None
-        row["wall_s"] = time.perf_counter() - t0
-        rows.append(row)
-        print(f"  {dtype_name}: done in {row['wall_s']:.0f} s", flush=True)
-    head = (f"{'dtype':5} {'attention':18} {'mbs x seq':>11} {'step ms':>9} {'tokens/s':>10} {'TFLOPS':>8} "
-            f"{'MFU':>6} {'peak GiB':>9} {'loss first->last':>18}")
-    print(head)
+    for sdpa in sdpas:
+        for mode in modes:
+            for dtype_name in dtypes:
+                t0 = time.perf_counter()
+                label = f"{dtype_name} {mode} sdpa={sdpa}"
+                try:
+                    row = run_with_fallback(args, cfg, dtype_name, mode, sdpa, micro_batch, seq, device)
+                except (RuntimeError, SystemExit) as err:  # one failing row (a backend, compile) spares the rest
+                    print(f"  {label}: FAILED {type(err).__name__}: {str(err).splitlines()[0][:200]}", flush=True)
+                    continue
+                row["mfu"] = row["tflops"] / peak if peak else None
+                row["wall_s"] = time.perf_counter() - t0
+                rows.append(row)
+                print(f"  {label}: {row['tokens_per_s']:.0f} tokens/s, done in {row['wall_s']:.0f} s", flush=True)
+    head = (f"{'dtype':5} {'mode':7} {'attention':18} {'mbs x seq':>11} {'step ms':>9} {'tokens/s':>10} "
+            f"{'TFLOPS':>8} {'MFU':>6} {'peak GiB':>9} {'loss first->last':>18}")
+    print("\n" + head)
     print("-" * len(head))
     for r in rows:
         mfu = f"{100 * r['mfu']:5.1f}%" if r["mfu"] is not None else "   n/a"
         peak_mem = "-" if math.isnan(r["peak_gib"]) else f"{r['peak_gib']:.1f}"
-        print(f"{r['dtype']:5} {r['attention']:18} {str(r['micro_batch']) + ' x ' + str(seq):>11} "
+        shape = f"{r['micro_batch']} x {seq}" + (" ckpt" if r["checkpointing"] else "")
+        print(f"{r['dtype']:5} {r['mode']:7} {r['attention']:18} {shape:>11} "
               f"{r['step_ms']:9.1f} {r['tokens_per_s']:10.0f} {r['tflops']:8.1f} {mfu} {peak_mem:>9} "
               f"{r['loss0']:8.3f}->{r['loss1']:<8.3f}" + (f" scale {r['scale']:g}" if r["scale"] else ""))
+    if rows and peak:
+        best = max(rows, key=lambda r: r["mfu"])
+        print(f"best MFU {100 * best['mfu']:.1f}% ({best['dtype']}, {best['mode']}, {best['attention']}); "
+              f"goal 45%: {'met' if best['mfu'] >= 0.45 else 'NOT met'}")
+    if not rows:
+        raise SystemExit("every configuration failed")
     return rows
 
 

@@ -12,14 +12,18 @@ import torch.nn.functional as F
 DocStarts = Sequence[Sequence[int] | torch.Tensor] | None
 
 
-@functools.cache
+_FLASH_ATTN: list = []  # filled once: [(flash_attn_func, flash_attn_varlen_func) or None]
+
+
 def _flash_attn():
-    """The flash_attn module's (func, varlen_func), or None when the package is not importable."""
-    try:
-        from flash_attn import flash_attn_func, flash_attn_varlen_func
-    except Exception:  # ImportError, or a build that fails to load its CUDA library
-        return None
-    return flash_attn_func, flash_attn_varlen_func
+    """The flash_attn package's (func, varlen_func), or None when it is not importable (looked up once)."""
+    if not _FLASH_ATTN:
+        try:
+            from flash_attn import flash_attn_func, flash_attn_varlen_func
+            _FLASH_ATTN.append((flash_attn_func, flash_attn_varlen_func))
+        except Exception:  # ImportError, or a build that fails to load its CUDA library
+            _FLASH_ATTN.append(None)
+    return _FLASH_ATTN[0]
 
 
 def use_flash_attn(q: torch.Tensor, backend: str = "auto") -> bool:

@@ -8,7 +8,7 @@ def test_gpu_check_runs_on_cpu_with_the_debug_flavor(capsys):
     rows = model_gpu_check.main(["--flavor", "debug", "--steps", "2", "--warmup", "1", "--seq", "64",
                                  "--device", "cpu", "--docs", "2"])
     out = capsys.readouterr().out
-    assert [r["dtype"] for r in rows] == ["bf16", "fp16"]
+    assert [(r["dtype"], r["mode"]) for r in rows] == [("bf16", "eager"), ("fp16", "eager")]
     for row in rows:
         assert row["tokens_per_s"] > 0 and row["tflops"] > 0 and row["mfu"] is None
         assert row["attention"].startswith("SDPA ") and math.isfinite(row["loss1"])
