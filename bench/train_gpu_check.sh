@@ -12,6 +12,7 @@ MICRO=${MICRO_BATCH:-4}
 GLOBAL=${GLOBAL_BATCH:-8}
 STEPS=${STEPS:-8}
 DTYPES=${DTYPES:-"fp16 bf16"}
+VOCAB=${VOCAB:-100864}
 PER_RUN_S=${PER_RUN_S:-140}
 export PYTHONUNBUFFERED=1
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -19,7 +20,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 assert torch.cuda.is_available() or os.environ.get("REQUIRE_CUDA") == "0", "no CUDA device"
 name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 print(f"torch {torch.__version__}, deepspeed {deepspeed.__version__}, {name}")'
-"$PY" -m train.shards --out "$OUT/shards" --rows $((STEPS * GLOBAL)) --seq-len "$SEQ" --vocab 100864 >/dev/null
+"$PY" -m train.shards --out "$OUT/shards" --rows $((STEPS * GLOBAL)) --seq-len "$SEQ" --vocab "$VOCAB" >/dev/null
 for dtype in $DTYPES; do
   echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps ==="
   timeout "$PER_RUN_S" "$PY" -m train --preset 1.3B \

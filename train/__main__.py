@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    import warnings
+
+    # DeepSpeed 0.19 calls a torch.distributed API that torch 2.13 deprecates, once per rank and step 1
+    warnings.filterwarnings("ignore", message=".*all_gather_into_tensor.*deprecated", category=FutureWarning)
     from train.loop import train
 
     try:

@@ -136,14 +136,15 @@ def train(cfg: TrainConfig) -> dict:
     device_name = torch.cuda.get_device_name() if cuda else "cpu"
     peak = peak_tflops(device_name, cfg.precision.dtype, cfg.logging.peak_tflops)
     total = cfg.schedule.max_steps
-    sink = MetricsSink(out, total, start_step, cfg.logging.tensorboard, cfg.logging.progress_bar) if rank == 0 \
-        else None
     if rank == 0:
         print(f"[train] {cfg.model.flavor}: {model.num_params():,} parameters, {world} process(es) on {device_name}, "
               f"{cfg.precision.dtype}, ZeRO-{cfg.deepspeed.zero_stage}, micro batch {cfg.batch.micro_batch} x "
               f"{engine.gradient_accumulation_steps()} accumulation x {dp_world} ranks = {cfg.batch.global_batch} "
               f"sequences of {manifest.seq_len}; {manifest.total_rows:,} rows in {len(manifest.shards)} shards",
               flush=True)
+
+    sink = MetricsSink(out, total, start_step, cfg.logging.tensorboard, cfg.logging.progress_bar) if rank == 0 \
+        else None
 
     def save(step: int) -> None:
         tag = ckpt.tag_for(step)
@@ -198,6 +199,8 @@ def train(cfg: TrainConfig) -> dict:
             mark = time.perf_counter()  # saving is not training time
     if cfg.checkpoint.at_end and last_saved != total:
         save(total)
+    if sink:
+        sink.close()
     summary = {"start_step": start_step, "resumed_from": resumed_from, "losses": losses, "steps": total}
     if rank == 0 and cfg.run.export_hf:
         tok_dir = Path(manifest.tokenizer_dir) if manifest.tokenizer_dir else None
@@ -214,7 +217,5 @@ def train(cfg: TrainConfig) -> dict:
         os.replace(tmp, final)
         summary["hf"] = str(final)
         print(f"[train] Hugging Face export: {final}", flush=True)
-    if sink:
-        sink.close()
     dist.barrier()
     return summary

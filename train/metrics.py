@@ -79,7 +79,7 @@ class MetricsSink:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", file=sys.stderr,
-                            dynamic_ncols=True)
+                            dynamic_ncols=True, disable=None)  # None: no bar when stderr is not a terminal
 
     def log(self, step: int, m: dict) -> None:
         record = {"step": step, **{k: v for k, v in m.items() if v is not None}}
