@@ -62,6 +62,7 @@ class DocLayout:
 def doc_layout(doc_starts: DocStarts, batch: int, seq_len: int, device: torch.device) -> DocLayout | None:
     """Build the layout from per-row start positions; None when no row holds a second document.
 
+    doc_starts: per row a list or 1-D tensor (any device), or one [B, K] tensor; negative entries are padding.
     Starts at or beyond seq_len are ignored (a shard row holds seq_len + 1 ids, the inputs are the first seq_len),
     and position 0 always starts a document.
     """
@@ -71,10 +72,8 @@ def doc_layout(doc_starts: DocStarts, batch: int, seq_len: int, device: torch.de
         raise ValueError(f"doc_starts has {len(doc_starts)} rows, the batch has {batch}")
     is_start = torch.zeros(batch, seq_len, dtype=torch.bool)
     for row, starts in enumerate(doc_starts):
-        starts = torch.as_tensor(starts, dtype=torch.long).reshape(-1)
-        if starts.numel() and int(starts.min()) < 0:
-            raise ValueError(f"doc_starts row {row} holds a negative position")
-        is_start[row, starts[starts < seq_len]] = True
+        starts = torch.as_tensor(starts).to("cpu", torch.long).reshape(-1)
+        is_start[row, starts[(starts >= 0) & (starts < seq_len)]] = True
     is_start[:, 0] = True
     if int(is_start.sum()) == batch:
         return None

@@ -162,9 +162,12 @@ class GPTNeoX(nn.Module):
     def loss(self, input_ids: torch.Tensor, targets: torch.Tensor, loss_mask: torch.Tensor | None = None,
              doc_starts: DocStarts = None) -> torch.Tensor:
         """Mean cross entropy over counted tokens: loss_mask [B, T] (1/0 float or bool) selects them, targets of -100
-        are never counted. The head is applied to the real vocabulary rows only, so padded ids are never predicted."""
-        h = self.hidden_states(input_ids, doc_starts)                           # [B, T, hidden]
-        logits = F.linear(h, self.head.weight[: self.cfg.vocab_size])           # [B, T, vocab]
+        are never counted. Only the first vocab_size logit columns enter the softmax, so padded ids are never
+        predicted (and their head rows get no gradient). The head runs as a module call, so that hooks that
+        gather partitioned weights (ZeRO-3) see it."""
+        logits = self.head(self.hidden_states(input_ids, doc_starts))          # [B, T, padded_vocab]
+        if self.cfg.vocab_size < logits.shape[-1]:
+            logits = logits[..., : self.cfg.vocab_size]                        # [B, T, vocab]
         flat_logits, flat_targets = logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
         if loss_mask is None:
             return F.cross_entropy(flat_logits.float(), flat_targets, ignore_index=-100)

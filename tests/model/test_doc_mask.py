@@ -53,3 +53,47 @@ def test_loss_and_gradients_flow_with_doc_masking():
     loss = m.loss(ids[:, :-1], ids[:, 1:], doc_starts=[[0, 5], [0, 9, 16]])
     loss.backward()
     assert torch.isfinite(loss) and m.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def test_doc_starts_as_a_padded_tensor():
+    m = model()
+    ids = torch.randint(0, 1000, (2, 20), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        listed = m(ids, doc_starts=[[0, 8], [0, 3, 12]])
+        padded = m(ids, doc_starts=torch.tensor([[0, 8, -1], [0, 3, 12]]))
+    assert torch.equal(listed, padded)
+
+
+def _fake_flash_attn():
+    """Reference flash_attn functions built on SDPA: they check the varlen plumbing (cu_seqlens, reshapes) on CPU."""
+    import torch.nn.functional as F
+
+    def func(q, k, v, causal):
+        assert causal and q.dim() == 4  # [B, T, H, D]
+        return F.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (q, k, v)), is_causal=True).transpose(1, 2)
+
+    def varlen(q, k, v, cu_q, cu_k, max_q, max_k, causal):
+        assert causal and q.dim() == 3 and torch.equal(cu_q, cu_k) and cu_q.dtype == torch.int32
+        out = torch.empty_like(q)
+        bounds = cu_q.tolist()
+        assert max_q == max(b - a for a, b in zip(bounds, bounds[1:]))
+        for a, b in zip(bounds, bounds[1:]):
+            out[a:b] = func(q[None, a:b], k[None, a:b], v[None, a:b], causal=True)[0]
+        return out
+
+    return func, varlen
+
+
+def test_flash_attn_path_matches_sdpa(monkeypatch):
+    import model.attention as attention
+
+    m = model()
+    ids = torch.randint(0, 1000, (2, 24), generator=torch.Generator().manual_seed(4))
+    starts = [[0, 5, 17], [0, 11]]
+    with torch.no_grad():
+        sdpa_plain, sdpa_docs = m(ids), m(ids, doc_starts=starts)
+        monkeypatch.setattr(attention, "use_flash_attn", lambda q, backend="auto": True)
+        monkeypatch.setattr(attention, "_flash_attn", _fake_flash_attn)
+        flash_plain, flash_docs = m(ids), m(ids, doc_starts=starts)
+    assert torch.allclose(flash_plain, sdpa_plain, atol=1e-5)
+    assert torch.allclose(flash_docs, sdpa_docs, atol=1e-5)
