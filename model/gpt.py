@@ -106,6 +106,9 @@ class GPTNeoX(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.hidden, eps=cfg.layernorm_eps)
         self.head = nn.Linear(cfg.hidden, cfg.padded_vocab_size, bias=False)  # untied from tok_emb
         self.gradient_checkpointing = False
+        # > 0: loss() runs head + cross entropy over this many tokens at a time, recomputing each chunk's logits in
+        # backward, so [B, T, vocab] logits never exist at once (about +1/3 of the head's FLOPs; 0: one pass)
+        self.loss_chunk_tokens = 0
         self.reset_parameters()
 
     @torch.no_grad()
@@ -165,12 +168,25 @@ class GPTNeoX(nn.Module):
         are never counted. Only the first vocab_size logit columns enter the softmax, so padded ids are never
         predicted (and their head rows get no gradient). The head runs as a module call, so that hooks that
         gather partitioned weights (ZeRO-3) see it."""
-        logits = self.head(self.hidden_states(input_ids, doc_starts))          # [B, T, padded_vocab]
+        h = self.hidden_states(input_ids, doc_starts)                           # [B, T, hidden]
+        flat_h, flat_targets = h.reshape(-1, h.shape[-1]), targets.reshape(-1)  # [N, hidden], [N]
+        weight = flat_targets != -100
+        if loss_mask is not None:
+            weight = weight * loss_mask.reshape(-1).to(torch.float32)
+        weight = weight.to(torch.float32)                                       # [N] 1.0 where counted
+        chunk = self.loss_chunk_tokens
+        if chunk <= 0 or flat_h.shape[0] <= chunk:
+            total = self._weighted_ce(flat_h, flat_targets, weight)
+        else:
+            total = sum(checkpoint(self._weighted_ce, flat_h[i:i + chunk], flat_targets[i:i + chunk],
+                                   weight[i:i + chunk], use_reentrant=False)
+                        for i in range(0, flat_h.shape[0], chunk))
+        return total / weight.sum().clamp(min=1.0)
+
+    def _weighted_ce(self, h: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Sum of weight * cross entropy over the real vocabulary for h [N, hidden], targets [N], weight [N]."""
+        logits = self.head(h)                                                   # [N, padded_vocab]
         if self.cfg.vocab_size < logits.shape[-1]:
-            logits = logits[..., : self.cfg.vocab_size]                        # [B, T, vocab]
-        flat_logits, flat_targets = logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
-        if loss_mask is None:
-            return F.cross_entropy(flat_logits.float(), flat_targets, ignore_index=-100)
-        per_token = F.cross_entropy(flat_logits.float(), flat_targets, ignore_index=-100, reduction="none")  # [B*T]
-        weight = loss_mask.reshape(-1).to(per_token.dtype) * (flat_targets != -100)
-        return (per_token * weight).sum() / weight.sum().clamp(min=1.0)
+            logits = logits[:, : self.cfg.vocab_size]                           # [N, vocab]
+        per_token = F.cross_entropy(logits.float(), targets, ignore_index=-100, reduction="none")  # [N]
+        return (per_token * weight).sum()

@@ -68,3 +68,21 @@ def test_a_few_steps_of_adamw_fit_a_tiny_batch():
         loss.backward()
         opt.step()
     assert loss.item() < first / 2
+
+
+def test_chunked_loss_gives_the_same_loss_and_gradients():
+    m, x, y = setup()
+    mask = torch.rand(y.shape, generator=torch.Generator().manual_seed(5)) > 0.3
+    y = y.clone()
+    y[1, -3:] = -100
+    m.loss(x, y, loss_mask=mask).backward()
+    whole = {n: p.grad.clone() for n, p in m.named_parameters()}
+    expected = m.loss(x, y, loss_mask=mask).item()
+    m.zero_grad()
+    m.loss_chunk_tokens = 7  # 64 tokens: 9 full chunks and one of 1
+    chunked = m.loss(x, y, loss_mask=mask)
+    chunked.backward()
+    assert abs(chunked.item() - expected) < 1e-5
+    for name, p in m.named_parameters():
+        assert torch.allclose(p.grad, whole[name], atol=1e-6), name
+    assert torch.all(m.head.weight.grad[300:] == 0)
