@@ -51,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--modes", default="", help="comma list of eager,compile (default: eager,compile on a GPU, "
                                                "eager on CPU); compile = torch.compile of each block")
     p.add_argument("--checkpointing", action="store_true", help="activation checkpointing per block")
+    p.add_argument("--loss-chunk", type=int, default=0, help="model.loss_chunk_tokens (0: logits in one pass)")
     p.add_argument("--docs", type=int, default=1, help="documents per row (>1 exercises document masking)")
     p.add_argument("--peak-tflops", type=float, default=0.0, help="override the peak used for MFU")
     p.add_argument("--device", default="auto")
@@ -109,6 +110,7 @@ def run_one(args, cfg, dtype_name: str, mode: str, sdpa: str, micro_batch: int, 
     with torch.device(device):
         model = GPTNeoX(cfg).train()
     model.gradient_checkpointing = args.checkpointing
+    model.loss_chunk_tokens = args.loss_chunk
     if mode == "compile":
         for block in model.blocks:
             block.compile()
@@ -201,7 +203,8 @@ def main(argv=None) -> list[dict]:
     print(f"device: {device_name}; torch {torch.__version__}, CUDA {torch.version.cuda}, python "
           f"{platform.python_version()}; peak {peak or 'unknown'} TFLOPS dense fp16/bf16")
     print(f"model: {args.flavor}, {cfg.num_params():,} params, seq {seq}, docs/row {args.docs}, "
-          f"{args.steps} timed steps after {args.warmup}; fwd+bwd+clip+AdamW, fp32 master weights, autocast; "
+          f"loss chunk {args.loss_chunk or 'off'}, {args.steps} timed steps after {args.warmup}; "
+          f"fwd+bwd+clip+AdamW, fp32 master weights, autocast; "
           f"{FORMULA} = {cfg.flops_per_token(seq):,}", flush=True)
     rows = []
     for sdpa in sdpas:

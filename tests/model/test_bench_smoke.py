@@ -6,7 +6,7 @@ from bench import model_cpu_throughput, model_gpu_check
 
 def test_gpu_check_runs_on_cpu_with_the_debug_flavor(capsys):
     rows = model_gpu_check.main(["--flavor", "debug", "--steps", "2", "--warmup", "1", "--seq", "64",
-                                 "--device", "cpu", "--docs", "2"])
+                                 "--device", "cpu", "--docs", "2", "--loss-chunk", "48"])
     out = capsys.readouterr().out
     assert [(r["dtype"], r["mode"]) for r in rows] == [("bf16", "eager"), ("fp16", "eager")]
     for row in rows:
