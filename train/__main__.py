@@ -24,6 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def extensions_dir() -> str:
+    """Where DeepSpeed's JIT-built ops go: one folder per Python environment, so two virtualenvs on one machine do not
+    rebuild the shared default (~/.cache/torch_extensions) over each other on every start."""
+    import hashlib
+
+    key = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
+    return os.path.join(os.path.expanduser("~"), ".cache", "codefuse-train", f"torch_extensions-{key}")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {e}", file=sys.stderr)
         return 2
     _single_process_env()
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", extensions_dir())
     import torch
 
     if not torch.cuda.is_available():

@@ -13,6 +13,8 @@ PRECISIONS = ("fp16", "bf16", "fp32")
 class ModelSection:
     flavor: str = option("debug", "model flavor from model.FLAVORS (debug, 350M, 1.3B, 6B, 13B); its vocabulary "
                                   "is replaced by the manifest's vocab_size")
+    max_seq_len: int = option(0, "longest sequence the model accepts; 0 = the flavor's (rotary positions are not "
+                                 "learned, so a small flavor may be stretched to the manifest's seq_len)", min=0)
     activation_checkpointing: bool = option(False, "recompute each block in the backward pass (less memory, "
                                                    "about 1/3 more compute; MFU still counts model FLOPs only)")
     attn_backend: str = option("auto", "attention kernel: flash_attn on CUDA when importable, else SDPA",
@@ -77,6 +79,8 @@ class DeepSpeedSection:
     contiguous_gradients: bool = option(True, "copy gradients into one contiguous buffer as they are produced")
     tensor_parallel: int = option(1, "tensor-parallel degree; only 1 runs in this trainer (see train/memory.py for "
                                      "how the paper's 2-way TP maps onto DeepSpeed)", choices=(1,))
+    cpu_shm_allreduce: bool = option(False, "CPU runs: let DeepSpeed JIT-build its shared-memory all-reduce op (gcc, "
+                                            "40 s to minutes on first start); off = plain gloo all-reduce")
     backend: str = option("auto", "torch.distributed backend: auto = nccl on CUDA, gloo on CPU",
                           choices=("auto", "nccl", "gloo"))
 

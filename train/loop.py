@@ -70,6 +70,13 @@ def train(cfg: TrainConfig) -> dict:
     if cuda:
         torch.cuda.set_device(local_rank)
     backend = cfg.deepspeed.backend if cfg.deepspeed.backend != "auto" else ("nccl" if cuda else "gloo")
+    if not cuda and not cfg.deepspeed.cpu_shm_allreduce:
+        import sys
+
+        import deepspeed.comm.torch  # noqa: F401  (deepspeed.comm re-exports the name `torch`: use sys.modules)
+
+        # DeepSpeed then all-reduces with gloo, as it does where the op is unavailable
+        sys.modules["deepspeed.comm.torch"].build_shm_op = lambda: None
     deepspeed.init_distributed(dist_backend=backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     dp_rank, dp_world = rank // cfg.deepspeed.tensor_parallel, world // cfg.deepspeed.tensor_parallel
@@ -93,9 +100,11 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.model.flavor not in FLAVORS:
         raise typed_config.ConfigError(f"model.flavor {cfg.model.flavor!r} is not one of {list(FLAVORS)}")
     mcfg = FLAVORS[cfg.model.flavor].with_vocab(manifest.vocab_size)
+    if cfg.model.max_seq_len:
+        mcfg = mcfg.replace(max_seq_len=cfg.model.max_seq_len)
     if manifest.seq_len > mcfg.max_seq_len:
         raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
-                        f"{mcfg.max_seq_len}")
+                        f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")
     torch.manual_seed(cfg.run.seed)
     with torch.device(f"cuda:{local_rank}" if cuda else "cpu"):  # initialise where it will train (1.3B+: seconds)
         model = GPTNeoX(mcfg)
@@ -166,17 +175,17 @@ def train(cfg: TrainConfig) -> dict:
         micro = stream.next_global_batch(cfg.batch.global_batch, cfg.batch.micro_batch, dp_rank, dp_world)
         dev = engine.device
         lr = engine.get_lr()[0]  # the rate this step's update uses
-        acc = torch.zeros((), dtype=torch.float64)
+        acc = torch.zeros((), dtype=torch.float64, device=dev)  # on the device: nccl reduces CUDA tensors only
         for b in micro:
             mask = torch.from_numpy(b.loss_mask).to(dev) if b.loss_mask is not None else None
             loss = engine(torch.from_numpy(b.input_ids).to(dev), torch.from_numpy(b.targets).to(dev), mask,
                           b.doc_starts)
             engine.backward(loss)
             engine.step()
-            acc += loss.detach().double().cpu()
-        stats = torch.stack([acc / len(micro)])
+            acc += loss.detach().double()
+        stats = acc / len(micro)
         dist.all_reduce(stats)  # mean of the ranks' means: the global batch's mean micro-batch loss
-        loss_value = float(stats[0]) / world
+        loss_value = float(stats) / world
         done = step + 1
         losses[done] = loss_value
         if sink:

@@ -10,6 +10,9 @@ import sys
 
 if __name__ == "__main__":
     os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    from train.__main__ import extensions_dir
+
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", extensions_dir())
     from deepspeed.accelerator import get_accelerator
 
     get_accelerator().is_fp16_supported = lambda: True

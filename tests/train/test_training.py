@@ -71,7 +71,8 @@ def reference(shards, tmp_path_factory):
     """One process, plain `python -m train`: the uninterrupted run the others are compared with."""
     out = tmp_path_factory.mktemp("ref")
     log = _run([sys.executable, "-m", "train", "--preset", "debug",
-                *_sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "checkpoint.every_steps=4"])])
+                *_sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "checkpoint.every_steps=4",
+                                 "logging.tensorboard=true"])])
     return out, log
 
 
@@ -86,6 +87,12 @@ def test_debug_flavor_learns_and_exports(reference):
     assert [r["samples"] for r in records] == [8 * s for s in range(1, STEPS + 1)]
     assert "step 8/8  loss" in log
     assert (out / "checkpoints" / "latest").read_text() == "global_step8"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "tensorboard")).Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "train/grad_norm", "train/tokens_per_s", "train/skipped_steps"} <= tags
+    assert [e.value for e in events.Scalars("train/loss")] == pytest.approx([losses[s] for s in range(1, STEPS + 1)])
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -113,7 +120,7 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(reference, shards, tm
                            "run.export_hf=false", "checkpoint.keep_last=0"])
     cmd = [str(BIN / "torchrun"), "--nproc_per_node", "1", "--master_port", str(_port()),
            str(ROOT / "tests/train/slow_entry.py"), *sets]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(TRAIN_TEST_STEP_PAUSE_S="1.0"), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(TRAIN_TEST_HANG_AFTER_STEP="5"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     metrics, deadline = out / "metrics.jsonl", time.time() + 240
     while time.time() < deadline and proc.poll() is None:
