@@ -13,6 +13,7 @@ GLOBAL=${GLOBAL_BATCH:-8}
 STEPS=${STEPS:-8}
 DTYPES=${DTYPES:-"fp16 bf16"}
 VOCAB=${VOCAB:-100864}
+LOSS_CHUNK=${LOSS_CHUNK:-0}
 PER_RUN_S=${PER_RUN_S:-140}
 export PYTHONUNBUFFERED=1
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -25,7 +26,7 @@ for dtype in $DTYPES; do
   echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps ==="
   timeout "$PER_RUN_S" "$PY" -m train --preset 1.3B \
     --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set run.output="$OUT/$dtype" \
-    --set precision.dtype="$dtype" --set batch.micro_batch="$MICRO" --set batch.global_batch="$GLOBAL" \
+    --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" --set batch.micro_batch="$MICRO" --set batch.global_batch="$GLOBAL" \
     --set schedule.max_steps="$STEPS" --set schedule.warmup_steps=1 --set logging.every_steps=1 \
     --set logging.progress_bar=false --set checkpoint.every_steps=0 --set checkpoint.at_end=false \
     --set checkpoint.resume=none --set run.export_hf=false 2>&1 | grep -v -E "^\[[0-9-]+ [0-9:,]+\] \[(INFO|WARNING)\]"

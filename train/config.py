@@ -15,6 +15,9 @@ class ModelSection:
                                   "is replaced by the manifest's vocab_size")
     max_seq_len: int = option(0, "longest sequence the model accepts; 0 = the flavor's (rotary positions are not "
                                  "learned, so a small flavor may be stretched to the manifest's seq_len)", min=0)
+    loss_chunk_tokens: int = option(0, "compute head + cross entropy over this many tokens at a time (recomputed in "
+                                       "backward), so full [batch, seq, vocab] logits never exist; 0 = one pass",
+                                    min=0)
     activation_checkpointing: bool = option(False, "recompute each block in the backward pass (less memory, "
                                                    "about 1/3 more compute; MFU still counts model FLOPs only)")
     attn_backend: str = option("auto", "attention kernel: flash_attn on CUDA when importable, else SDPA",
@@ -142,7 +145,7 @@ PRESETS: dict[str, dict] = {
              "logging": {"every_steps": 10}},
     # CodeFuse-13B: ZeRO-1, fp16 with dynamic loss scaling from 2^15 down to 1, Adam 1.5e-4 -> 1.5e-5 cosine,
     # clipping 1.0, seq 4096 (from the manifest), micro batch 16, global batch 4096 sequences
-    "13B": {"model": {"flavor": "13B", "activation_checkpointing": True},
+    "13B": {"model": {"flavor": "13B", "activation_checkpointing": True, "loss_chunk_tokens": 8192},
             "batch": {"micro_batch": 16, "global_batch": 4096},
             "optimizer": {"lr": 1.5e-4, "min_lr": 1.5e-5, "grad_clip": 1.0},
             "schedule": {"max_steps": 60_000, "warmup_steps": 1000},
@@ -151,8 +154,8 @@ PRESETS: dict[str, dict] = {
             "logging": {"every_steps": 10}},
 }
 # The paper's recipe as this trainer runs it on 512 x A100-80GB without tensor parallelism (train/memory.py): ZeRO-2,
-# micro batch 4 x 2 accumulation steps = the same global batch of 4096 sequences.
-PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 4, "global_batch": 4096},
+# micro batch 8 x 512 ranks = the same global batch of 4096 sequences, the loss in chunks of 8192 tokens.
+PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 8, "global_batch": 4096},
                         "deepspeed": {"zero_stage": 2}}
 
 

@@ -110,6 +110,7 @@ def train(cfg: TrainConfig) -> dict:
         model = GPTNeoX(mcfg)
     model.gradient_checkpointing = cfg.model.activation_checkpointing
     model.attn_backend = cfg.model.attn_backend
+    model.loss_chunk_tokens = cfg.model.loss_chunk_tokens
 
     ds_cfg = build(cfg, world, cuda)
     engine, _, _, _ = deepspeed.initialize(

@@ -5,14 +5,14 @@ inside each node (the attention and MLP matrices split in two, two all-reduces p
 the backward, over NVLink) and ZeRO-1 data parallelism over the 256 resulting replicas. This trainer runs DeepSpeed
 ZeRO data parallelism only (deepspeed.tensor_parallel = 1): model/ stays free of parallel code. On the same 512
 GPUs (global batch 4096 = micro batch x accumulation x 512) the table below says what fits:
-  * TP=2 as in the paper needs Megatron-DeepSpeed, or DeepSpeed AutoTP on the exported Hugging Face GPTNeoX; even
-    then micro batch 16 at seq 4096 does not fit 80 GB with model.loss's full-vocabulary fp32 logits (33 GB): micro
-    batch 8 x 2 accumulation steps does (65 GB). Megatron's fused vocab-parallel loss and sequence parallelism are
-    what let the paper keep micro batch 16.
-  * Without TP, this trainer runs the recipe as ZeRO-2 (gradients sharded too: same communication volume, a
-    reduce-scatter instead of an all-reduce) with micro batch 4 x 2 accumulation steps (58 GB), or ZeRO-1 with micro
-    batch 2 x 4 (72 GB). The learning dynamics are the paper's: the global batch and every optimizer setting are the
-    same; only the split of the batch into micro batches differs.
+  * TP=2 as in the paper needs Megatron-DeepSpeed, or DeepSpeed AutoTP on the exported Hugging Face GPTNeoX. Even
+    then micro batch 16 at seq 4096 fits 80 GB only with the loss computed in chunks (model.loss_chunk_tokens, set
+    in the 13B preset): the full-vocabulary logits alone would take 33 GB.
+  * Without TP (this trainer), the `13B-zero2` preset runs the recipe as ZeRO-2 (gradients sharded too: the same
+    communication volume, a reduce-scatter instead of an all-reduce) with micro batch 8 x 512 ranks = 4096 and
+    chunked loss: about 59 GB. ZeRO-1 without TP fits only at micro batch 2 x 4 accumulation steps (72 GB). The
+    learning dynamics are the paper's: the global batch and every optimizer setting are the same; only the split of
+    the batch into micro batches differs.
 
 Terms (bytes per GPU; N parameters, t TP degree, d data-parallel degree, b micro batch, s sequence, h hidden, L layers,
 V padded vocabulary):
@@ -21,7 +21,7 @@ V padded vocabulary):
   one block recomputed in the backward: sbh(10 + 24/t) (Korthikanti et al. 2022, flash attention: no s^2 term);
   without checkpointing: sbhL(10 + 24/t).
   logits: b s V/t x 10 bytes at the loss (fp16 logits, their fp32 copy and the fp32 log-softmax saved for backward;
-  model.loss materialises all three).
+  model.loss materialises all three), or c V/t x 10 with model.loss_chunk_tokens = c (one chunk at a time).
   framework: CUDA context, NCCL and DeepSpeed buckets, allocator fragmentation: 4 GB.
 """
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Layout:
     micro_batch: int = 16
     seq_len: int = 4096
     checkpointing: bool = True
+    loss_chunk_tokens: int = 0
     gpu_gb: float = 80.0
 
     @property
@@ -64,7 +65,8 @@ def estimate(model_cfg, layout: Layout) -> dict[str, float]:
         out["activations"] = 2 * s * b * h * L + s * b * h * (10 + 24 / t)
     else:
         out["activations"] = s * b * h * L * (10 + 24 / t)
-    out["logits"] = b * s * model_cfg.padded_vocab_size / t * LOGIT_BYTES
+    tokens = min(b * s, layout.loss_chunk_tokens) if layout.loss_chunk_tokens else b * s
+    out["logits"] = tokens * model_cfg.padded_vocab_size / t * LOGIT_BYTES
     out["framework"] = FRAMEWORK_BYTES
     out["total"] = sum(out.values())
     return out
@@ -72,10 +74,10 @@ def estimate(model_cfg, layout: Layout) -> dict[str, float]:
 
 SCENARIOS = [
     ("paper: TP=2, ZeRO-1, micro 16", Layout(tp=2, zero_stage=1, micro_batch=16)),
-    ("TP=2, ZeRO-1, micro 8 x 2 accumulation", Layout(tp=2, zero_stage=1, micro_batch=8)),
+    ("TP=2, ZeRO-1, micro 16, loss chunks 8192", Layout(tp=2, zero_stage=1, micro_batch=16, loss_chunk_tokens=8192)),
     ("TP=1, ZeRO-1, micro 8", Layout(tp=1, zero_stage=1, micro_batch=8)),
     ("TP=1, ZeRO-1, micro 2 x 4 accumulation", Layout(tp=1, zero_stage=1, micro_batch=2)),
-    ("TP=1, ZeRO-2, micro 4 x 2 accumulation", Layout(tp=1, zero_stage=2, micro_batch=4)),
+    ("TP=1, ZeRO-2, micro 8, loss chunks 8192", Layout(tp=1, zero_stage=2, micro_batch=8, loss_chunk_tokens=8192)),
 ]
 
 

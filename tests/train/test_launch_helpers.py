@@ -45,10 +45,14 @@ def test_memory_estimate_components():
     assert e["logits"] == pytest.approx(8 * 4096 * 100_864 / 2 * 10)
     assert 60e9 < e["total"] < 70e9                                                # fits 80 GB
     assert estimate(cfg, Layout(tp=2, micro_batch=16))["total"] > 80e9           # the paper's micro batch does not
-    z2 = estimate(cfg, Layout(tp=1, zero_stage=2, micro_batch=4))
+    chunked = estimate(cfg, Layout(tp=2, micro_batch=16, loss_chunk_tokens=8192))
+    assert chunked["logits"] == pytest.approx(8192 * 100_864 / 2 * 10) and chunked["total"] < 80e9
+    z2 = estimate(cfg, Layout(tp=1, zero_stage=2, micro_batch=8, loss_chunk_tokens=8192))
     assert z2["gradients"] == pytest.approx(2 * n / 512) and z2["total"] < 80e9  # the 13B-zero2 preset's layout
+    assert estimate(cfg, Layout(tp=1, zero_stage=1, micro_batch=8))["total"] > 80e9
     c = config.load("13B-zero2")
-    assert (c.deepspeed.zero_stage, c.batch.micro_batch, config.grad_accum_steps(c, 512)) == (2, 4, 2)
+    assert (c.deepspeed.zero_stage, c.batch.micro_batch, config.grad_accum_steps(c, 512)) == (2, 8, 1)
+    assert c.model.loss_chunk_tokens == 8192
 
 
 def _cli(*args):
