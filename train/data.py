@@ -64,6 +64,28 @@ def verify_shards(manifest: Manifest, root: Path, rank: int = 0, world: int = 1,
     return problems
 
 
+def tokenizer_dir(manifest: Manifest, root: Path) -> Path | None:
+    """The manifest's tokenizer folder (relative paths are relative to the manifest), or None when it names none."""
+    if not manifest.tokenizer_dir:
+        return None
+    p = Path(manifest.tokenizer_dir)
+    return p if p.is_absolute() else root / p
+
+
+def verify_tokenizer(manifest: Manifest, root: Path) -> list[str]:
+    """The tokenizer the shards were made with must be the one exported beside the model: tokenizer.json's sha256
+    against the manifest's (nothing to check when the manifest names no tokenizer)."""
+    folder = tokenizer_dir(manifest, root)
+    if folder is None or not manifest.tokenizer_sha256:
+        return []
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        return [f"tokenizer: no tokenizer.json in {folder}"]
+    if file_sha256(path) != manifest.tokenizer_sha256:
+        return [f"tokenizer: {path} does not match the manifest's tokenizer_sha256"]
+    return []
+
+
 def manifest_fingerprint(manifest: Manifest) -> str:
     """Identifies the data a position refers to: the shard list with checksums, and seq_len."""
     text = "|".join(f"{s.path}:{s.rows}:{s.sha256}" for s in manifest.shards) + f"|{manifest.seq_len}"

@@ -10,7 +10,7 @@ import torch
 from pipeline import typed_config
 from train import checkpoint as ckpt
 from train.config import TrainConfig, check
-from train.data import DataError, TokenStream, read_manifest, verify_shards
+from train.data import DataError, TokenStream, read_manifest, tokenizer_dir, verify_shards, verify_tokenizer
 from train.ds_config import build
 from train.metrics import MetricsSink, memory_gb, peak_tflops, throughput
 from train.schedule import torch_scheduler
@@ -91,6 +91,8 @@ def train(cfg: TrainConfig) -> dict:
 
     manifest, root = read_manifest(cfg.data.manifest)
     problems = verify_shards(manifest, root, rank, world, cfg.data.verify_checksums)
+    if rank == 0:
+        problems += verify_tokenizer(manifest, root)
     gathered = [None] * world
     dist.all_gather_object(gathered, problems)
     problems = [p for part in gathered for p in part]
@@ -213,9 +215,7 @@ def train(cfg: TrainConfig) -> dict:
         sink.close()
     summary = {"start_step": start_step, "resumed_from": resumed_from, "losses": losses, "steps": total}
     if rank == 0 and cfg.run.export_hf:
-        tok_dir = Path(manifest.tokenizer_dir) if manifest.tokenizer_dir else None
-        if tok_dir is not None and not tok_dir.is_absolute():
-            tok_dir = root / tok_dir
+        tok_dir = tokenizer_dir(manifest, root)
         tmp = out / "hf.tmp"
         export_hf(standalone_copy(engine.module.model, GPTNeoX), tmp,
                   tokenizer_dir=tok_dir if tok_dir and tok_dir.is_dir() else None)

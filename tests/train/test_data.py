@@ -1,6 +1,7 @@
 """Token stream: manifest checks, checksum verification, deterministic order, rank slices, exact resume, sft mask."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from schemas.tokens import Manifest
 from tests.train.shards import real_token_shards
-from train.data import DataError, TokenStream, read_manifest, verify_shards
+from train.data import DataError, TokenStream, file_sha256, read_manifest, verify_shards, verify_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,16 @@ def test_sft_mask_follows_the_targets(tmp_path):
     # the shard's mask counts positions 8..16 of 17 ids; targets are ids[1:], so the mask is mask[1:]
     assert b.loss_mask.shape == (2, 16) and b.loss_mask.dtype == np.float32
     assert b.loss_mask[0].tolist() == [0.0] * 7 + [1.0] * 9
+
+
+def test_tokenizer_checksum(tmp_path, shards):
+    manifest, root = read_manifest(shards)
+    assert verify_tokenizer(manifest, root) == []                            # names no tokenizer: nothing to check
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer.json").write_text('{"model": {}}')
+    named = dataclasses.replace(manifest, tokenizer_dir="tok", tokenizer_sha256=file_sha256(tmp_path / "tok" /
+                                                                                           "tokenizer.json"))
+    assert verify_tokenizer(named, tmp_path) == []
+    (tmp_path / "tok" / "tokenizer.json").write_text('{"model": {"changed": 1}}')
+    assert verify_tokenizer(named, tmp_path) == [f"tokenizer: {tmp_path / 'tok' / 'tokenizer.json'} does not match "
+                                                 "the manifest's tokenizer_sha256"]
