@@ -14,6 +14,8 @@ STEPS=${STEPS:-8}
 DTYPES=${DTYPES:-"fp16 bf16"}
 VOCAB=${VOCAB:-100864}
 LOSS_CHUNK=${LOSS_CHUNK:-0}
+COMPILE=${COMPILE:-false}   # true: torch.compile each block (faster steps; the first step compiles)
+SDPA=${SDPA:-auto}          # auto, cudnn, flash, efficient, math
 PER_RUN_S=${PER_RUN_S:-140}
 export PYTHONUNBUFFERED=1
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -22,13 +24,20 @@ assert torch.cuda.is_available() or os.environ.get("REQUIRE_CUDA") == "0", "no C
 name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 print(f"torch {torch.__version__}, deepspeed {deepspeed.__version__}, {name}")'
 "$PY" -m train.shards --out "$OUT/shards" --rows $((STEPS * GLOBAL)) --seq-len "$SEQ" --vocab "$VOCAB" >/dev/null
+set +e  # one failed precision must not hide the other's figures
 for dtype in $DTYPES; do
-  echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps ==="
+  echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps, compile=$COMPILE, sdpa=$SDPA ==="
   timeout "$PER_RUN_S" "$PY" -m train --preset 1.3B \
     --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set run.output="$OUT/$dtype" \
-    --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" --set batch.micro_batch="$MICRO" --set batch.global_batch="$GLOBAL" \
+    --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" \
+    --set model.compile_blocks="$COMPILE" --set model.sdpa_backend="$SDPA" \
+    --set batch.micro_batch="$MICRO" --set batch.global_batch="$GLOBAL" \
     --set schedule.max_steps="$STEPS" --set schedule.warmup_steps=1 --set logging.every_steps=1 \
     --set logging.progress_bar=false --set checkpoint.every_steps=0 --set checkpoint.at_end=false \
-    --set checkpoint.resume=none --set run.export_hf=false 2>&1 | grep -v -E "^\[[0-9-]+ [0-9:,]+\] \[(INFO|WARNING)\]"
+    --set checkpoint.resume=none --set run.export_hf=false 2>&1 | tee "$OUT/$dtype.log" \
+    | grep --line-buffered -v -E "^\[[0-9-]+ [0-9:,]+\] \[(INFO|WARNING)\]"
+  status=${PIPESTATUS[0]}
+  [ "$status" = 0 ] || echo "=== $dtype run failed (exit $status): see $OUT/$dtype.log ==="
 done
+set -e
 "$PY" -m bench.train_gpu_summary "$OUT" $DTYPES

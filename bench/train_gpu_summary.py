@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     ok = True
     for dtype in dtypes:
         path = out / dtype
-        if not (path / "metrics.jsonl").exists():
+        if not (path / "metrics.jsonl").exists() or not (path / "metrics.jsonl").read_text().strip():
             print(f"{dtype:6} no metrics (the run failed or timed out)")
             ok = False
             continue

@@ -20,6 +20,10 @@ class ModelSection:
                                     min=0)
     activation_checkpointing: bool = option(False, "recompute each block in the backward pass (less memory, "
                                                    "about 1/3 more compute; MFU still counts model FLOPs only)")
+    compile_blocks: bool = option(False, "torch.compile each transformer block (GPU: faster steps; the first step "
+                                         "pays the compilation)")
+    sdpa_backend: str = option("auto", "pin PyTorch's SDPA kernel (GPU: cudnn is often fastest on Hopper); auto = "
+                                       "PyTorch's choice", choices=("auto", "flash", "cudnn", "efficient", "math"))
     attn_backend: str = option("auto", "attention kernel: flash_attn on CUDA when importable, else SDPA",
                                choices=("auto", "sdpa", "flash_attn"))
 

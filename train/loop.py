@@ -43,6 +43,19 @@ def standalone_copy(model, cls):
     return clean
 
 
+def sdpa_context(name: str):
+    """A context pinning SDPA to one kernel for the forward and backward of a step (auto: no pin)."""
+    import contextlib
+
+    if name == "auto":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    kernels = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+               "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+    return sdpa_kernel([kernels[name]])
+
+
 def _scalar(x) -> float | None:
     if x is None:
         return None
@@ -113,6 +126,9 @@ def train(cfg: TrainConfig) -> dict:
     model.gradient_checkpointing = cfg.model.activation_checkpointing
     model.attn_backend = cfg.model.attn_backend
     model.loss_chunk_tokens = cfg.model.loss_chunk_tokens
+    if cfg.model.compile_blocks:
+        for block in model.blocks:
+            block.compile()
 
     ds_cfg = build(cfg, world, cuda)
     engine, _, _, _ = deepspeed.initialize(
@@ -181,9 +197,10 @@ def train(cfg: TrainConfig) -> dict:
         acc = torch.zeros((), dtype=torch.float64, device=dev)  # on the device: nccl reduces CUDA tensors only
         for b in micro:
             mask = torch.from_numpy(b.loss_mask).to(dev) if b.loss_mask is not None else None
-            loss = engine(torch.from_numpy(b.input_ids).to(dev), torch.from_numpy(b.targets).to(dev), mask,
-                          b.doc_starts)
-            engine.backward(loss)
+            with sdpa_context(cfg.model.sdpa_backend):
+                loss = engine(torch.from_numpy(b.input_ids).to(dev), torch.from_numpy(b.targets).to(dev), mask,
+                              b.doc_starts)
+                engine.backward(loss)
             engine.step()
             acc += loss.detach().double()
         stats = acc / len(micro)
