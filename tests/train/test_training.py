@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.shards import real_token_shards
+from tests.train.shards import pipeline_token_shards, real_token_shards
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -63,7 +64,10 @@ def _kill_tree(pid: int) -> None:
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
-    return real_token_shards(tmp_path_factory.mktemp("shards"), seq_len=32, rows=96)
+    """Shards made by the pipeline (tokenizer-train + tokenize) where this checkout has the tokenize stage, else
+    stdlib bytes packed by tests/train/shards.py."""
+    folder = tmp_path_factory.mktemp("shards")
+    return pipeline_token_shards(folder) or real_token_shards(folder, seq_len=32, rows=96)
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +85,11 @@ def test_debug_flavor_learns_and_exports(reference):
     losses = _losses(out)
     assert sorted(losses) == list(range(1, STEPS + 1))
     first, last = sum(losses[s] for s in (1, 2)) / 2, sum(losses[s] for s in (STEPS - 1, STEPS)) / 2
-    assert last < first - 0.5, losses                                 # ln(256) = 5.55 at the start
+    assert last < first - 0.3, losses                                 # from about ln(vocab)
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["tokens_per_s"] > 0 and r["tflops_per_gpu"] > 0 and r["grad_norm"] > 0 for r in records)
     assert [r["samples"] for r in records] == [8 * s for s in range(1, STEPS + 1)]
+    print(f"losses on {reference[0]}: {losses}")
     assert "step 8/8  loss" in log
     assert (out / "checkpoints" / "latest").read_text() == "global_step8"
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -98,7 +103,15 @@ def test_debug_flavor_learns_and_exports(reference):
 
     hf = AutoModelForCausalLM.from_pretrained(out / "hf")
     ids = torch.tensor([list(range(1, 33))])
-    assert hf(ids).logits.shape == (1, 32, 256) and torch.isfinite(hf(ids).logits).all()
+    logits = hf(ids).logits
+    assert logits.shape == (1, 32, hf.config.vocab_size) and torch.isfinite(logits).all()
+    if (out / "hf" / "tokenizer.json").exists():                     # pipeline shards: their tokenizer rides along
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(out / "hf")
+        prompt = tok("def encode(self, obj):", return_tensors="pt").input_ids
+        text = tok.decode(hf.generate(prompt, max_new_tokens=8, do_sample=False)[0])
+        assert text.startswith("def encode(self, obj):") and len(text) > len("def encode(self, obj):")
 
 
 def test_two_ranks_equal_one_rank(reference, shards, tmp_path):
@@ -160,4 +173,5 @@ def test_fp16_overflow_skips_the_step_and_halves_the_scale(shards, tmp_path):
     assert scale == [1024, 1024, 512, 256, 256, 256]
     assert skipped == [0, 0, 1, 2, 2, 2]
     assert lr[2] == lr[3] == lr[4]            # skipped updates do not advance the schedule
-    assert all(r["loss"] < 6 for r in records if r["step"] not in (3, 4))
+    finite = [math.isfinite(r["loss"]) for r in records]
+    assert finite == [True, True, False, False, True, True]     # the injected steps, and only they
