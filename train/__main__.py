@@ -81,12 +81,16 @@ def main(argv: list[str] | None = None) -> int:
 
     # DeepSpeed 0.19 calls a torch.distributed API that torch 2.13 deprecates, once per rank and step 1
     warnings.filterwarnings("ignore", message=".*all_gather_into_tensor.*deprecated", category=FutureWarning)
+    from train.data import DataError
     from train.loop import train
 
     try:
         train(cfg)
     except typed_config.ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"data error: {e}", file=sys.stderr)
         return 2
     return 0
 

@@ -72,13 +72,14 @@ def _validate(ds: dict, world: int, monkeypatch):
     return DeepSpeedConfig(ds, mpu=_DataParallel(world))
 
 
-@pytest.mark.parametrize("preset, world, overrides", [
-    ("debug", 1, []), ("debug", 2, ["precision.dtype=bf16"]), ("1.3B", 8, []), ("13B", 256, []),
-    ("13B", 64, ["precision.dtype=bf16", "deepspeed.zero_stage=2"]),
+@pytest.mark.parametrize("preset, world, overrides, cuda", [
+    ("debug", 1, [], False), ("debug", 2, ["precision.dtype=bf16"], False), ("1.3B", 8, [], True),
+    ("13B", 256, [], True), ("13B", 64, ["precision.dtype=bf16", "deepspeed.zero_stage=2"], True),
+    ("13B-zero2", 512, [], True),
 ])
-def test_deepspeed_accepts_our_config(preset, world, overrides, monkeypatch):
+def test_deepspeed_accepts_our_config(preset, world, overrides, cuda, monkeypatch):
     cfg = config.load(preset, None, overrides)
-    ds = _validate(build(cfg, world), world, monkeypatch)
+    ds = _validate(build(cfg, world, cuda=cuda), world, monkeypatch)
     assert ds.train_batch_size == cfg.batch.global_batch
     assert ds.train_micro_batch_size_per_gpu == cfg.batch.micro_batch
     assert ds.gradient_accumulation_steps == config.grad_accum_steps(cfg, world)
@@ -90,6 +91,7 @@ def test_deepspeed_accepts_our_config(preset, world, overrides, monkeypatch):
     assert fp16.initial_dynamic_scale() == 2 ** cfg.precision.initial_scale_power and fp16.loss_scale == 0  # dynamic
     assert fp16.dynamic_loss_scale_args()["min_scale"] == cfg.precision.min_loss_scale
     assert ds.optimizer_name == "adamw" and ds.optimizer_params["lr"] == cfg.optimizer.lr
+    assert ds.optimizer_params["torch_adam"] and ds.optimizer_params.get("fused", False) == cuda
 
 
 def test_deepspeed_rejects_a_batch_that_does_not_add_up(monkeypatch):

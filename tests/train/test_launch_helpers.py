@@ -67,5 +67,7 @@ def test_cli_config_errors_and_deepspeed_json():
     assert r.returncode == 0, r.stderr
     ds = json.loads(r.stdout)
     assert ds["gradient_accumulation_steps"] == 4 and ds["fp16"]["initial_scale_power"] == 15
+    r = _cli("--set", "data.manifest=/nonexistent/manifest.json", "--set", "logging.progress_bar=false")
+    assert r.returncode == 2 and "data error: no manifest at /nonexistent/manifest.json" in r.stderr, r.stderr[-2000:]
     r = _cli("--preset", "13B", "--print-ds-config", "512")
     assert r.returncode == 2 and "batch.global_batch 4096 is not a multiple" in r.stderr
