@@ -43,6 +43,13 @@ def standalone_copy(model, cls):
     return clean
 
 
+def resync_lr(scheduler) -> None:
+    """After a resume, set each group's lr from this run's schedule at the restored step: the optimizer state holds
+    the rate of the schedule that saved it, which differs when schedule keys (e.g. max_steps) changed."""
+    for group, base, fn in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * fn(scheduler.last_epoch)
+
+
 def sdpa_context(name: str):
     """A context pinning SDPA to one kernel for the forward and backward of a step (auto: no pin)."""
     import contextlib
@@ -156,6 +163,7 @@ def train(cfg: TrainConfig) -> dict:
                 continue
             stream.load_state(client["data"])
             start_step, resumed_from = int(client["step"]), tag
+            resync_lr(engine.lr_scheduler)
             if rank == 0:
                 print(f"[train] resumed from {tag}: step {start_step}, sample {stream.samples}", flush=True)
             break

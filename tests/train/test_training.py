@@ -175,3 +175,23 @@ def test_fp16_overflow_skips_the_step_and_halves_the_scale(shards, tmp_path):
     assert lr[2] == lr[3] == lr[4]            # skipped updates do not advance the schedule
     finite = [math.isfinite(r["loss"]) for r in records]
     assert finite == [True, True, False, False, True, True]     # the injected steps, and only they
+
+
+def test_extending_a_finished_run_resumes_on_the_new_schedule(reference, shards, tmp_path):
+    """A finished run restarted with more steps resumes from its final checkpoint and follows the new schedule at
+    once (the restored optimizer holds the old schedule's rate)."""
+    import shutil
+
+    from train.schedule import lr_at
+
+    out = tmp_path / "extended"
+    shutil.copytree(reference[0], out)
+    log = _run([sys.executable, "-m", "train", *_sets(COMMON[:-1] + [
+        "schedule.max_steps=10", "run.deterministic=true", f"data.manifest={shards}", f"run.output={out}",
+        "run.export_hf=false"])])
+    assert f"resumed from global_step{STEPS}: step {STEPS}, sample {8 * STEPS}" in log
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    lrs = {r["step"]: r["lr"] for r in records}
+    assert [r["step"] for r in records] == list(range(1, 11))
+    for step in (9, 10):
+        assert lrs[step] == pytest.approx(lr_at(step - 1, 3e-3, 3e-4, 2, 8), rel=1e-9)
