@@ -82,6 +82,7 @@ def train(cfg: TrainConfig) -> dict:
     check(cfg)
     import deepspeed
     import torch.distributed as dist
+    from deepspeed.runtime.zero.utils import ZeRORuntimeException
 
     from model import FLAVORS, GPTNeoX, export_hf
 
@@ -151,15 +152,24 @@ def train(cfg: TrainConfig) -> dict:
         for tag, why in bad:
             if rank == 0:
                 print(f"[train] skipping checkpoint {tag}: {why}", flush=True)
+        failed = []
         for tag in good:
             try:
                 path, client = engine.load_checkpoint(str(ckpt_dir), tag=tag)
+            except ZeRORuntimeException as e:  # e.g. another data-parallel size: not damage, a wrong restart
+                raise RuntimeError(f"checkpoint {tag} does not fit this job: {e} Restart with the world size it was "
+                                   f"written with, or convert it to a universal checkpoint "
+                                   f"(python -m deepspeed.checkpoint.ds_to_universal).") from e
             except Exception as e:  # a file that passed the size check but does not unpickle
+                failed.append(tag)
                 if rank == 0:
                     print(f"[train] checkpoint {tag} failed to load ({type(e).__name__}: {e}); trying an older one",
                           flush=True)
                 continue
             if path is None:
+                failed.append(tag)
+                if rank == 0:
+                    print(f"[train] checkpoint {tag} did not load; trying an older one", flush=True)
                 continue
             stream.load_state(client["data"])
             start_step, resumed_from = int(client["step"]), tag
@@ -167,6 +177,9 @@ def train(cfg: TrainConfig) -> dict:
             if rank == 0:
                 print(f"[train] resumed from {tag}: step {start_step}, sample {stream.samples}", flush=True)
             break
+        if failed and resumed_from is None:  # a failed load may have left part of a checkpoint in the engine
+            raise RuntimeError(f"no checkpoint in {ckpt_dir} could be loaded ({', '.join(failed)}): move the folder "
+                               f"away or set checkpoint.dir, rather than train on a half-loaded state")
 
     flops_tok = mcfg.flops_per_token(manifest.seq_len)
     device_name = torch.cuda.get_device_name() if cuda else "cpu"

@@ -195,3 +195,24 @@ def test_extending_a_finished_run_resumes_on_the_new_schedule(reference, shards,
     assert [r["step"] for r in records] == list(range(1, 11))
     for step in (9, 10):
         assert lrs[step] == pytest.approx(lr_at(step - 1, 3e-3, 3e-4, 2, 8), rel=1e-9)
+
+
+def test_resume_on_another_world_size_fails_loudly(reference, shards, tmp_path):
+    """ZeRO shards the optimizer state by data-parallel rank: a 1-rank checkpoint cannot be resumed by 2 ranks, and the
+    job must say so instead of starting over on a half-loaded model. Launched with train.hostfile's torchrun line."""
+    import shlex
+    import shutil
+
+    from train.hostfile import launch_lines
+
+    out = tmp_path / "regrown"
+    shutil.copytree(reference[0], out)
+    args = " ".join(_sets(COMMON + [f"data.manifest={shards}", f"run.output={out}", "run.export_hf=false"]))
+    line = launch_lines(["127.0.0.1"], 2, "unused", args, port=_port())[1]
+    assert line.startswith("torchrun --nnodes 1 --nproc_per_node 2 --rdzv_backend c10d --rdzv_endpoint 127.0.0.1:")
+    r = subprocess.run([str(BIN / "torchrun"), *shlex.split(line)[1:]], cwd=ROOT, env=_env(), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode != 0
+    assert f"checkpoint global_step{STEPS} does not fit this job" in r.stdout + r.stderr
+    assert "DP world size of 1 but the current world size is 2" in r.stdout + r.stderr
+    assert _losses(out) == _losses(reference[0])                      # nothing trained, nothing logged
