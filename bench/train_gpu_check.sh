@@ -16,6 +16,8 @@ VOCAB=${VOCAB:-100864}
 LOSS_CHUNK=${LOSS_CHUNK:-0}
 COMPILE=${COMPILE:-false}   # true: torch.compile each block (faster steps; the first step compiles)
 SDPA=${SDPA:-auto}          # auto, cudnn, flash, efficient, math
+CKPT=${CKPT:-true}          # activation checkpointing (false: faster steps, more memory)
+# Faster settings to try when memory allows: CKPT=false COMPILE=true SDPA=cudnn (LOSS_CHUNK=8192 saves ~15 GB)
 PER_RUN_S=${PER_RUN_S:-140}
 export PYTHONUNBUFFERED=1
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -26,11 +28,12 @@ print(f"torch {torch.__version__}, deepspeed {deepspeed.__version__}, {name}")'
 "$PY" -m train.shards --out "$OUT/shards" --rows $((STEPS * GLOBAL)) --seq-len "$SEQ" --vocab "$VOCAB" >/dev/null
 set +e  # one failed precision must not hide the other's figures
 for dtype in $DTYPES; do
-  echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps, compile=$COMPILE, sdpa=$SDPA ==="
+  echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps, compile=$COMPILE, sdpa=$SDPA, checkpointing=$CKPT ==="
   timeout "$PER_RUN_S" "$PY" -m train --preset 1.3B \
     --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set run.output="$OUT/$dtype" \
     --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" \
     --set model.compile_blocks="$COMPILE" --set model.sdpa_backend="$SDPA" \
+    --set model.activation_checkpointing="$CKPT" \
     --set batch.micro_batch="$MICRO" --set batch.global_batch="$GLOBAL" \
     --set schedule.max_steps="$STEPS" --set schedule.warmup_steps=1 --set logging.every_steps=1 \
     --set logging.progress_bar=false --set checkpoint.every_steps=0 --set checkpoint.at_end=false \
