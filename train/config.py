@@ -13,8 +13,8 @@ PRECISIONS = ("fp16", "bf16", "fp32")
 class ModelSection:
     flavor: str = option("debug", "model flavor from model.FLAVORS (debug, 350M, 1.3B, 6B, 13B); its vocabulary "
                                   "is replaced by the manifest's vocab_size")
-    max_seq_len: int = option(0, "longest sequence the model accepts; 0 = the flavor's (rotary positions are not "
-                                 "learned, so a small flavor may be stretched to the manifest's seq_len)", min=0)
+    max_seq_len: int = option(0, "longest sequence the model accepts: 0 = the flavor's, -1 = the manifest's seq_len "
+                                 "(rotary positions are not learned, so a small flavor may be stretched)", min=-1)
     loss_chunk_tokens: int = option(0, "compute head + cross entropy over this many tokens at a time (recomputed in "
                                        "backward), so full [batch, seq, vocab] logits never exist; 0 = one pass",
                                     min=0)
@@ -138,7 +138,7 @@ class TrainConfig:
 # Presets are overrides laid over the defaults, before the YAML file and --set.
 PRESETS: dict[str, dict] = {
     # a CPU smoke run: the tiny debug model, fp32, a handful of steps
-    "debug": {"model": {"flavor": "debug"}, "batch": {"micro_batch": 4, "global_batch": 8},
+    "debug": {"model": {"flavor": "debug", "max_seq_len": -1}, "batch": {"micro_batch": 4, "global_batch": 8},
               "optimizer": {"lr": 3e-3, "min_lr": 3e-4}, "schedule": {"max_steps": 30, "warmup_steps": 3},
               "precision": {"dtype": "fp32"}, "checkpoint": {"every_steps": 10}},
     # a 1.3B model on one node of 8 GPUs (or one GPU for the check script)

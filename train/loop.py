@@ -124,7 +124,7 @@ def train(cfg: TrainConfig) -> dict:
         raise typed_config.ConfigError(f"model.flavor {cfg.model.flavor!r} is not one of {list(FLAVORS)}")
     mcfg = FLAVORS[cfg.model.flavor].with_vocab(manifest.vocab_size)
     if cfg.model.max_seq_len:
-        mcfg = mcfg.replace(max_seq_len=cfg.model.max_seq_len)
+        mcfg = mcfg.replace(max_seq_len=manifest.seq_len if cfg.model.max_seq_len < 0 else cfg.model.max_seq_len)
     if manifest.seq_len > mcfg.max_seq_len:
         raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
                         f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")

@@ -12,6 +12,7 @@ from model import FLAVORS
 from train import config
 from train.hostfile import expand_hosts, hostfile_text, launch_lines, main
 from train.memory import Layout, estimate
+from train.shards import random_shards
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,13 +61,17 @@ def _cli(*args):
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
 
 
-def test_cli_config_errors_and_deepspeed_json():
+def test_cli_config_errors_and_deepspeed_json(tmp_path):
+    long_shards = random_shards(tmp_path / "long", rows=8, seq_len=300, vocab_size=100)
     r = _cli("--set", "optimizer.lrr=1")
     assert r.returncode == 2 and "unknown config key 'optimizer.lrr'" in r.stderr and "did you mean 'lr'" in r.stderr
     r = _cli("--preset", "13B", "--print-ds-config", "64")
     assert r.returncode == 0, r.stderr
     ds = json.loads(r.stdout)
     assert ds["gradient_accumulation_steps"] == 4 and ds["fp16"]["initial_scale_power"] == 15
+    r = _cli("--set", f"data.manifest={long_shards}", "--set", "model.max_seq_len=0", "--set", "run.output=/tmp/x")
+    assert r.returncode == 2 and "manifest seq_len 300 exceeds flavor debug's max_seq_len 256" in r.stderr
+    assert config.load("debug").model.max_seq_len == -1                          # the debug preset stretches instead
     r = _cli("--set", "data.manifest=/nonexistent/manifest.json", "--set", "logging.progress_bar=false")
     assert r.returncode == 2 and "data error: no manifest at /nonexistent/manifest.json" in r.stderr, r.stderr[-2000:]
     r = _cli("--preset", "13B", "--print-ds-config", "512")
