@@ -69,7 +69,8 @@ def test_cli_config_errors_and_deepspeed_json(tmp_path):
     assert r.returncode == 0, r.stderr
     ds = json.loads(r.stdout)
     assert ds["gradient_accumulation_steps"] == 4 and ds["fp16"]["initial_scale_power"] == 15
-    r = _cli("--set", f"data.manifest={long_shards}", "--set", "model.max_seq_len=0", "--set", "run.output=/tmp/x")
+    r = _cli("--set", f"data.manifest={long_shards}", "--set", "model.max_seq_len=0",
+             "--set", f"run.output={tmp_path / 'o'}")
     assert r.returncode == 2 and "manifest seq_len 300 exceeds flavor debug's max_seq_len 256" in r.stderr
     assert config.load("debug").model.max_seq_len == -1                          # the debug preset stretches instead
     r = _cli("--set", "data.manifest=/nonexistent/manifest.json", "--set", "logging.progress_bar=false")
