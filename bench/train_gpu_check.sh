@@ -30,7 +30,8 @@ set +e  # one failed precision must not hide the other's figures
 for dtype in $DTYPES; do
   echo "=== $FLAVOR seq $SEQ $dtype: micro batch $MICRO, global batch $GLOBAL, $STEPS steps, compile=$COMPILE, sdpa=$SDPA, checkpointing=$CKPT ==="
   timeout "$PER_RUN_S" "$PY" -m train --preset 1.3B \
-    --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set run.output="$OUT/$dtype" \
+    --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set data.seq_len="$SEQ" \
+    --set run.output="$OUT/$dtype" \
     --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" \
     --set model.compile_blocks="$COMPILE" --set model.sdpa_backend="$SDPA" \
     --set model.activation_checkpointing="$CKPT" \

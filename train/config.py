@@ -31,6 +31,8 @@ class ModelSection:
 @dataclass(frozen=True)
 class DataSection:
     manifest: str = option("", "path of the token shards' manifest.json (or its folder)")
+    seq_len: int = option(0, "sequence length the run expects; the manifest's must match (0 = take the manifest's)",
+                          min=0)
     verify_checksums: bool = option(True, "check every shard's sha256 against the manifest before training")
     seed: int = option(1234, "seed of the shard and row order (each epoch reshuffles from (seed, epoch))", min=0)
     shuffle: bool = option(True, "shuffle shard order and rows within shards per epoch; false = manifest order")
@@ -142,7 +144,7 @@ PRESETS: dict[str, dict] = {
               "optimizer": {"lr": 3e-3, "min_lr": 3e-4}, "schedule": {"max_steps": 30, "warmup_steps": 3},
               "precision": {"dtype": "fp32"}, "checkpoint": {"every_steps": 10}},
     # a 1.3B model on one node of 8 GPUs (or one GPU for the check script)
-    "1.3B": {"model": {"flavor": "1.3B", "activation_checkpointing": True},
+    "1.3B": {"model": {"flavor": "1.3B", "activation_checkpointing": True}, "data": {"seq_len": 4096},
              "batch": {"micro_batch": 8, "global_batch": 512},
              "optimizer": {"lr": 2e-4, "min_lr": 2e-5}, "schedule": {"max_steps": 50_000, "warmup_steps": 2000},
              "precision": {"dtype": "bf16"}, "checkpoint": {"every_steps": 1000, "verify": "size"},
@@ -150,6 +152,7 @@ PRESETS: dict[str, dict] = {
     # CodeFuse-13B: ZeRO-1, fp16 with dynamic loss scaling from 2^15 down to 1, Adam 1.5e-4 -> 1.5e-5 cosine,
     # clipping 1.0, seq 4096 (from the manifest), micro batch 16, global batch 4096 sequences
     "13B": {"model": {"flavor": "13B", "activation_checkpointing": True, "loss_chunk_tokens": 8192},
+            "data": {"seq_len": 4096},
             "batch": {"micro_batch": 16, "global_batch": 4096},
             "optimizer": {"lr": 1.5e-4, "min_lr": 1.5e-5, "grad_clip": 1.0},
             "schedule": {"max_steps": 60_000, "warmup_steps": 1000},

@@ -111,6 +111,9 @@ def train(cfg: TrainConfig) -> dict:
         (out / "config.yaml").write_text(typed_config.to_yaml(cfg))
 
     manifest, root = read_manifest(cfg.data.manifest)
+    if cfg.data.seq_len and manifest.seq_len != cfg.data.seq_len:
+        raise DataError(f"manifest seq_len {manifest.seq_len} differs from data.seq_len {cfg.data.seq_len}: "
+                        f"tokenize with tokenize.seq_len={cfg.data.seq_len}, or set data.seq_len=0")
     problems = verify_shards(manifest, root, rank, world, cfg.data.verify_checksums)
     if rank == 0:
         problems += verify_tokenizer(manifest, root)

@@ -14,7 +14,7 @@ def test_13b_preset_is_the_paper_recipe():
     assert 2 ** cfg.precision.initial_scale_power == 32768 and cfg.precision.min_loss_scale == 1
     assert (cfg.optimizer.lr, cfg.optimizer.min_lr, cfg.optimizer.grad_clip) == (1.5e-4, 1.5e-5, 1.0)
     assert (cfg.batch.micro_batch, cfg.batch.global_batch) == (16, 4096)
-    assert cfg.model.activation_checkpointing
+    assert cfg.model.activation_checkpointing and cfg.data.seq_len == 4096
 
 
 def test_layers_yaml_then_set(tmp_path):

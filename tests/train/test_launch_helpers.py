@@ -73,6 +73,9 @@ def test_cli_config_errors_and_deepspeed_json(tmp_path):
              "--set", f"run.output={tmp_path / 'o'}")
     assert r.returncode == 2 and "manifest seq_len 300 exceeds flavor debug's max_seq_len 256" in r.stderr
     assert config.load("debug").model.max_seq_len == -1                          # the debug preset stretches instead
+    r = _cli("--set", f"data.manifest={long_shards}", "--set", "data.seq_len=4096",
+             "--set", f"run.output={tmp_path / 'o'}")
+    assert r.returncode == 2 and "manifest seq_len 300 differs from data.seq_len 4096" in r.stderr
     r = _cli("--set", "data.manifest=/nonexistent/manifest.json", "--set", "logging.progress_bar=false")
     assert r.returncode == 2 and "data error: no manifest at /nonexistent/manifest.json" in r.stderr, r.stderr[-2000:]
     r = _cli("--preset", "13B", "--print-ds-config", "512")
