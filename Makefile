@@ -7,8 +7,15 @@ INPUT  ?=
 OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
+# make train: PRESET (debug, 1.3B, 13B, 13B-zero2), FLAVOR (default: the preset's), MANIFEST, TRAIN_OUT, NPROC
+PRESET    ?= debug
+FLAVOR    ?=
+MANIFEST  ?=
+TRAIN_OUT ?= out/train
+NPROC     ?= 1
 
-.PHONY: help setup run test bench bench-quality bench-privacy report dist cluster-up cluster-down submit java-check clean lint
+.PHONY: help setup run test bench bench-quality bench-privacy report dist cluster-up cluster-down submit java-check \
+	clean lint train bench-train-gpu
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -20,12 +27,15 @@ help:
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
+	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
+	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
+	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -39,6 +49,20 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)
+
+# One process: plain python (a world of one); several: the deepspeed launcher, which appends --local_rank.
+TRAIN_ARGS = --preset $(PRESET) $(if $(FLAVOR),--set model.flavor=$(FLAVOR)) --set data.manifest=$(MANIFEST) \
+	--set run.output=$(TRAIN_OUT) $(ARGS)
+train: setup
+	@test -n "$(MANIFEST)" || { echo "make train needs MANIFEST=path/to/manifest.json (the tokenize stage's output)"; exit 2; }
+ifeq ($(NPROC),1)
+	$(BIN)/python -m train $(TRAIN_ARGS)
+else
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/deepspeed --num_gpus $(NPROC) --module train $(TRAIN_ARGS)
+endif
+
+bench-train-gpu: setup
+	PYTHON=$(CURDIR)/$(BIN)/python bash bench/train_gpu_check.sh
 
 bench: setup
 	$(BIN)/python -m bench.ingest_filter $(ARGS)
@@ -69,4 +93,4 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas tests bench scripts
+	$(BIN)/ruff check pipeline schemas model train tests bench scripts

@@ -1,0 +1,167 @@
+"""Hugging Face interop: GPTNeoXConfig from ModelConfig, weight conversion (interleaved QKV), export and load back."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from model.config import ModelConfig
+from model.gpt import GPTNeoX
+
+SIDECAR = "codefuse_model.json"  # our ModelConfig beside config.json: it keeps the unpadded vocab_size
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                   "added_tokens.json", "chat_template.jinja")
+
+
+def to_hf_config(cfg: ModelConfig, **token_ids):
+    """A transformers GPTNeoXConfig of the same shape. Rotary settings go in rope_parameters (transformers 5 ignores
+    the legacy rotary_pct / rotary_emb_base keywords and defaults the fraction to 0.25); vocab_size is the padded one.
+    token_ids: bos_token_id, eos_token_id, pad_token_id."""
+    from transformers import GPTNeoXConfig
+
+    return GPTNeoXConfig(
+        vocab_size=cfg.padded_vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
+        num_attention_heads=cfg.heads, intermediate_size=cfg.ffn, hidden_act="gelu",
+        max_position_embeddings=cfg.max_seq_len, initializer_range=cfg.init_std, layer_norm_eps=cfg.layernorm_eps,
+        use_parallel_residual=cfg.parallel_residual, tie_word_embeddings=False, attention_bias=True,
+        attention_dropout=0.0, hidden_dropout=0.0,
+        rope_parameters={"rope_type": "default", "rope_theta": cfg.rotary_base,
+                         "partial_rotary_factor": cfg.rotary_pct},
+        bos_token_id=token_ids.get("bos_token_id"), eos_token_id=token_ids.get("eos_token_id"),
+        pad_token_id=token_ids.get("pad_token_id"),
+    )
+
+
+def _qkv_to_hf(t: torch.Tensor, heads: int) -> torch.Tensor:
+    """Ours [3 * H * D, ...] ordered (qkv, head, dim) -> HF's (head, qkv, dim) interleaving."""
+    return t.reshape(3, heads, -1, *t.shape[1:]).transpose(0, 1).reshape(t.shape)
+
+
+def _qkv_from_hf(t: torch.Tensor, heads: int) -> torch.Tensor:
+    """HF's (head, qkv, dim) -> ours (qkv, head, dim)."""
+    return t.reshape(heads, 3, -1, *t.shape[1:]).transpose(0, 1).reshape(t.shape)
+
+
+_RENAMES = (  # ours -> transformers, per block
+    ("ln_attn.", "input_layernorm."), ("ln_mlp.", "post_attention_layernorm."),
+    ("attn.qkv.", "attention.query_key_value."), ("attn.proj.", "attention.dense."),
+    ("mlp.fc_in.", "mlp.dense_h_to_4h."), ("mlp.fc_out.", "mlp.dense_4h_to_h."),
+)
+
+
+def to_hf_state_dict(model: GPTNeoX) -> dict[str, torch.Tensor]:
+    """GPTNeoXForCausalLM's state dict (names and layouts) holding our weights."""
+    heads, out = model.cfg.heads, {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach()
+        if name.startswith("blocks."):
+            _, index, rest = name.split(".", 2)
+            if rest.startswith("attn.qkv."):
+                tensor = _qkv_to_hf(tensor, heads)
+            for ours, theirs in _RENAMES:
+                if rest.startswith(ours):
+                    rest = theirs + rest[len(ours):]
+            out[f"gpt_neox.layers.{index}.{rest}"] = tensor
+        elif name.startswith("tok_emb."):
+            out["gpt_neox.embed_in." + name[len("tok_emb."):]] = tensor
+        elif name.startswith("ln_f."):
+            out["gpt_neox.final_layer_norm." + name[len("ln_f."):]] = tensor
+        elif name.startswith("head."):
+            out["lm_head." + name[len("head."):]] = tensor
+        else:
+            raise KeyError(f"no transformers name for parameter {name}")
+    return out
+
+
+def from_hf_state_dict(hf_state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    """The inverse of to_hf_state_dict; unknown names (rotary buffers of old checkpoints) are skipped."""
+    out = {}
+    for name, tensor in hf_state.items():
+        if name.startswith("gpt_neox.layers."):
+            _, _, index, rest = name.split(".", 3)
+            for ours, theirs in _RENAMES:
+                if rest.startswith(theirs):
+                    rest = ours + rest[len(theirs):]
+                    break
+            else:
+                continue
+            if rest.startswith("attn.qkv."):
+                tensor = _qkv_from_hf(tensor, cfg.heads)
+            out[f"blocks.{index}.{rest}"] = tensor
+        elif name.startswith("gpt_neox.embed_in."):
+            out["tok_emb." + name[len("gpt_neox.embed_in."):]] = tensor
+        elif name.startswith("gpt_neox.final_layer_norm."):
+            out["ln_f." + name[len("gpt_neox.final_layer_norm."):]] = tensor
+        elif name.startswith("lm_head."):
+            out["head." + name[len("lm_head."):]] = tensor
+    return out
+
+
+def _token_ids(tokenizer_dir: str | Path | None) -> dict[str, int | None]:
+    if tokenizer_dir is None:
+        return {}
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    return {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+
+
+def export_hf(model: GPTNeoX, out_dir: str | Path, tokenizer_dir: str | Path | None = None,
+              dtype: torch.dtype | None = None, max_shard_size: str = "5GB") -> Path:
+    """Write a folder GPTNeoXForCausalLM.from_pretrained loads: config.json, generation_config.json (padded ids
+    suppressed), safetensors shards (+ index when several), our config sidecar, and the tokenizer files if given.
+    dtype: cast weights on the way out (default: as they are)."""
+    from huggingface_hub import save_torch_state_dict
+    from transformers import GenerationConfig
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = model.cfg
+    ids = _token_ids(tokenizer_dir)
+    state = {k: (v.to(dtype) if dtype is not None else v).contiguous().cpu()
+             for k, v in to_hf_state_dict(model).items()}
+    save_torch_state_dict(state, out, max_shard_size=max_shard_size, metadata={"format": "pt"})
+    hf_cfg = to_hf_config(cfg, **ids)
+    hf_cfg.architectures = ["GPTNeoXForCausalLM"]
+    hf_cfg.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
+    hf_cfg.save_pretrained(out)
+    padded = list(range(cfg.vocab_size, cfg.padded_vocab_size))
+    GenerationConfig(suppress_tokens=padded or None, **{k: v for k, v in ids.items() if v is not None}) \
+        .save_pretrained(out)
+    (out / SIDECAR).write_text(json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True) + "\n")
+    if tokenizer_dir is not None:
+        for name in TOKENIZER_FILES:
+            src = Path(tokenizer_dir) / name
+            if src.is_file():
+                shutil.copy2(src, out / name)
+    return out
+
+
+def load_hf(path: str | Path) -> GPTNeoX:
+    """Load a folder written by export_hf (or any GPT-NeoX checkpoint whose shape we support) back into GPTNeoX."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    sidecar = path / SIDECAR
+    if sidecar.is_file():
+        cfg = ModelConfig(**json.loads(sidecar.read_text()))
+    else:
+        hf = json.loads((path / "config.json").read_text())
+        rope = hf.get("rope_parameters") or {}
+        cfg = ModelConfig(vocab_size=hf["vocab_size"], hidden=hf["hidden_size"], layers=hf["num_hidden_layers"],
+                          heads=hf["num_attention_heads"], ffn=hf["intermediate_size"],
+                          max_seq_len=hf["max_position_embeddings"],
+                          rotary_pct=rope.get("partial_rotary_factor", hf.get("rotary_pct", 0.25)),
+                          rotary_base=rope.get("rope_theta", hf.get("rotary_emb_base", 10000.0)),
+                          layernorm_eps=hf.get("layer_norm_eps", 1e-5),
+                          parallel_residual=hf.get("use_parallel_residual", True))
+    hf_state: dict[str, torch.Tensor] = {}
+    for file in sorted(path.glob("*.safetensors")):
+        hf_state.update(load_file(str(file)))
+    model = GPTNeoX(cfg)
+    state = from_hf_state_dict(hf_state, cfg)
+    model.load_state_dict(state, strict=True)
+    return model

@@ -1,0 +1,1 @@
+"""Tests of model/: parity with transformers, document masking, loss, export, flavors."""

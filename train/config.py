@@ -1,0 +1,206 @@
+"""The trainer's one config tree (TrainConfig) and its named presets: debug, 1.3B and the paper's 13B recipe."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline import typed_config
+from pipeline.typed_config import ConfigError, option
+
+PRECISIONS = ("fp16", "bf16", "fp32")
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    flavor: str = option("debug", "model flavor from model.FLAVORS (debug, 350M, 1.3B, 6B, 13B); its vocabulary "
+                                  "is replaced by the manifest's vocab_size")
+    max_seq_len: int = option(0, "longest sequence the model accepts: 0 = the flavor's, -1 = the manifest's seq_len "
+                                 "(rotary positions are not learned, so a small flavor may be stretched)", min=-1)
+    loss_chunk_tokens: int = option(0, "compute head + cross entropy over this many tokens at a time (recomputed in "
+                                       "backward), so full [batch, seq, vocab] logits never exist; 0 = one pass",
+                                    min=0)
+    activation_checkpointing: bool = option(False, "recompute each block in the backward pass (less memory, "
+                                                   "about 1/3 more compute; MFU still counts model FLOPs only)")
+    compile_blocks: bool = option(False, "torch.compile each transformer block (GPU: faster steps; the first step "
+                                         "pays the compilation)")
+    sdpa_backend: str = option("auto", "pin PyTorch's SDPA kernel (GPU: cudnn is often fastest on Hopper); auto = "
+                                       "PyTorch's choice", choices=("auto", "flash", "cudnn", "efficient", "math"))
+    attn_backend: str = option("auto", "attention kernel: flash_attn on CUDA when importable, else SDPA",
+                               choices=("auto", "sdpa", "flash_attn"))
+
+
+@dataclass(frozen=True)
+class DataSection:
+    manifest: str = option("", "path of the token shards' manifest.json (or its folder)")
+    seq_len: int = option(0, "sequence length the run expects; the manifest's must match (0 = take the manifest's)",
+                          min=0)
+    verify_checksums: bool = option(True, "check every shard's sha256 against the manifest before training")
+    seed: int = option(1234, "seed of the shard and row order (each epoch reshuffles from (seed, epoch))", min=0)
+    shuffle: bool = option(True, "shuffle shard order and rows within shards per epoch; false = manifest order")
+
+
+@dataclass(frozen=True)
+class BatchSection:
+    micro_batch: int = option(1, "sequences per GPU per forward/backward (DeepSpeed train_micro_batch_size_per_gpu)",
+                              min=1)
+    global_batch: int = option(8, "sequences per optimizer step over all data-parallel ranks; gradient accumulation "
+                                  "= global_batch / (micro_batch * data-parallel world size), which must divide",
+                               min=1)
+
+
+@dataclass(frozen=True)
+class OptimizerSection:
+    lr: float = option(1.5e-4, "peak learning rate (Adam), reached at the end of warmup", min=0.0)
+    min_lr: float = option(1.5e-5, "learning rate at the end of the cosine decay", min=0.0)
+    beta1: float = option(0.9, "Adam beta1", min=0.0, max=1.0)
+    beta2: float = option(0.95, "Adam beta2", min=0.0, max=1.0)
+    eps: float = option(1e-8, "Adam epsilon", min=0.0)
+    weight_decay: float = option(0.1, "decoupled weight decay (AdamW); biases and LayerNorms are not decayed",
+                                 min=0.0)
+    grad_clip: float = option(1.0, "clip the global gradient norm to this (0 = no clipping)", min=0.0)
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    max_steps: int = option(20, "optimizer steps to train (skipped fp16 steps count)", min=1)
+    warmup_steps: int = option(2, "linear warmup from 0 to optimizer.lr over this many steps", min=0)
+    decay_steps: int = option(0, "steps of cosine decay to optimizer.min_lr after warmup ends; 0 = until max_steps",
+                              min=0)
+
+
+@dataclass(frozen=True)
+class PrecisionSection:
+    dtype: str = option("fp32", "training precision: fp16 (dynamic loss scaling), bf16, or fp32; DeepSpeed on CPU "
+                                "supports bf16 and fp32 only", choices=PRECISIONS)
+    initial_scale_power: int = option(15, "fp16: initial loss scale is 2**this (paper: 2^15)", min=0, max=40)
+    min_loss_scale: int = option(1, "fp16: the dynamic loss scale never goes below this (paper: 1); DeepSpeed stops "
+                                     "the run with an error when an overflow happens at this scale", min=1)
+    loss_scale_window: int = option(1000, "fp16: steps without overflow before the scale doubles", min=1)
+    hysteresis: int = option(2, "fp16: overflows tolerated before the scale is first lowered", min=1)
+
+
+@dataclass(frozen=True)
+class DeepSpeedSection:
+    zero_stage: int = option(1, "ZeRO stage: 0 none, 1 optimizer states sharded (paper), 2 + gradients, 3 + weights",
+                             choices=(0, 1, 2, 3))
+    reduce_bucket_size: int = option(500_000_000, "elements per gradient reduce bucket", min=1)
+    allgather_bucket_size: int = option(500_000_000, "elements per ZeRO all-gather bucket", min=1)
+    overlap_comm: bool = option(False, "overlap gradient reduction with the backward pass")
+    contiguous_gradients: bool = option(True, "copy gradients into one contiguous buffer as they are produced")
+    tensor_parallel: int = option(1, "tensor-parallel degree; only 1 runs in this trainer (see train/memory.py for "
+                                     "how the paper's 2-way TP maps onto DeepSpeed)", choices=(1,))
+    cpu_shm_allreduce: bool = option(False, "CPU runs: let DeepSpeed JIT-build its shared-memory all-reduce op (gcc, "
+                                            "40 s to minutes on first start); off = plain gloo all-reduce")
+    backend: str = option("auto", "torch.distributed backend: auto = nccl on CUDA, gloo on CPU",
+                          choices=("auto", "nccl", "gloo"))
+
+
+@dataclass(frozen=True)
+class CheckpointSection:
+    dir: str = option("", "checkpoint folder (DeepSpeed layout, `latest` tag file); empty = <output>/checkpoints")
+    every_steps: int = option(0, "save every N optimizer steps (0 = only at the end)", min=0)
+    at_end: bool = option(True, "save a checkpoint after the last step (speed checks turn it off)")
+    keep_last: int = option(3, "complete checkpoints kept; older ones are deleted (0 = keep all)", min=0)
+    resume: str = option("auto", "auto = resume from the newest complete checkpoint if any; none = start fresh",
+                         choices=("auto", "none"))
+    verify: str = option("sha256", "how a checkpoint is checked before loading: sha256 of every file, or sizes "
+                                   "only (cheap at 13B scale)", choices=("sha256", "size"))
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    every_steps: int = option(1, "log metrics every N optimizer steps", min=1)
+    tensorboard: bool = option(True, "write TensorBoard event files under <output>/tensorboard")
+    progress_bar: bool = option(True, "show a tqdm progress bar (rank 0); metric lines are printed either way")
+    peak_tflops: float = option(0.0, "per-device peak dense TFLOPS for MFU; 0 = from the device name (A100 312, "
+                                     "H100/H200 989 in fp16/bf16), unknown devices report no MFU", min=0.0)
+
+
+@dataclass(frozen=True)
+class RunSection:
+    output: str = option("out/train", "run folder: resolved config, metrics.jsonl, tensorboard, checkpoints, hf")
+    seed: int = option(42, "seed of the model's initial weights", min=0)
+    export_hf: bool = option(True, "write a Hugging Face folder (<output>/hf) from the final weights")
+    deterministic: bool = option(False, "torch.use_deterministic_algorithms (for bitwise resume checks)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    run: RunSection = field(default_factory=RunSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    batch: BatchSection = field(default_factory=BatchSection)
+    optimizer: OptimizerSection = field(default_factory=OptimizerSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    precision: PrecisionSection = field(default_factory=PrecisionSection)
+    deepspeed: DeepSpeedSection = field(default_factory=DeepSpeedSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+
+
+# Presets are overrides laid over the defaults, before the YAML file and --set.
+PRESETS: dict[str, dict] = {
+    # a CPU smoke run: the tiny debug model, fp32, a handful of steps
+    "debug": {"model": {"flavor": "debug", "max_seq_len": -1}, "batch": {"micro_batch": 4, "global_batch": 8},
+              "optimizer": {"lr": 3e-3, "min_lr": 3e-4}, "schedule": {"max_steps": 30, "warmup_steps": 3},
+              "precision": {"dtype": "fp32"}, "checkpoint": {"every_steps": 10}},
+    # a 1.3B model on one node of 8 GPUs (or one GPU for the check script)
+    "1.3B": {"model": {"flavor": "1.3B", "activation_checkpointing": True}, "data": {"seq_len": 4096},
+             "batch": {"micro_batch": 8, "global_batch": 512},
+             "optimizer": {"lr": 2e-4, "min_lr": 2e-5}, "schedule": {"max_steps": 50_000, "warmup_steps": 2000},
+             "precision": {"dtype": "bf16"}, "checkpoint": {"every_steps": 1000, "verify": "size"},
+             "logging": {"every_steps": 10}},
+    # CodeFuse-13B: ZeRO-1, fp16 with dynamic loss scaling from 2^15 down to 1, Adam 1.5e-4 -> 1.5e-5 cosine,
+    # clipping 1.0, seq 4096 (from the manifest), micro batch 16, global batch 4096 sequences
+    "13B": {"model": {"flavor": "13B", "activation_checkpointing": True, "loss_chunk_tokens": 8192},
+            "data": {"seq_len": 4096},
+            "batch": {"micro_batch": 16, "global_batch": 4096},
+            "optimizer": {"lr": 1.5e-4, "min_lr": 1.5e-5, "grad_clip": 1.0},
+            "schedule": {"max_steps": 60_000, "warmup_steps": 1000},
+            "precision": {"dtype": "fp16", "initial_scale_power": 15, "min_loss_scale": 1},
+            "deepspeed": {"zero_stage": 1}, "checkpoint": {"every_steps": 500, "verify": "size"},
+            "logging": {"every_steps": 10}},
+}
+# The paper's recipe as this trainer runs it on 512 x A100-80GB without tensor parallelism (train/memory.py): ZeRO-2,
+# micro batch 8 x 512 ranks = the same global batch of 4096 sequences, the loss in chunks of 8192 tokens.
+PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 8, "global_batch": 4096},
+                        "deepspeed": {"zero_stage": 2}}
+
+
+def load(preset: str = "debug", yaml_path=None, overrides=(), base: dict | None = None) -> TrainConfig:
+    """defaults < preset < base < YAML < --set, every key and type checked (unknown keys fail naming the key)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}: choose one of {list(PRESETS)}")
+    return typed_config.load(TrainConfig, yaml_path, overrides, base=_deep_merge(PRESETS[preset], base or {}))
+
+
+def _deep_merge(low: dict, high: dict) -> dict:
+    out = dict(low)
+    for key, value in high.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def check(cfg: TrainConfig) -> None:
+    """Cross-key rules that single options cannot express; raised before any process group starts."""
+    if cfg.optimizer.min_lr > cfg.optimizer.lr:
+        raise ConfigError(f"optimizer.min_lr {cfg.optimizer.min_lr} exceeds optimizer.lr {cfg.optimizer.lr}")
+    if cfg.schedule.warmup_steps > cfg.schedule.max_steps:
+        raise ConfigError(f"schedule.warmup_steps {cfg.schedule.warmup_steps} exceeds schedule.max_steps "
+                          f"{cfg.schedule.max_steps}")
+    if not cfg.data.manifest:
+        raise ConfigError("data.manifest is empty: pass --set data.manifest=PATH/manifest.json")
+    if cfg.batch.global_batch % cfg.batch.micro_batch:
+        raise ConfigError(f"batch.global_batch {cfg.batch.global_batch} is not a multiple of batch.micro_batch "
+                          f"{cfg.batch.micro_batch}")
+
+
+def grad_accum_steps(cfg: TrainConfig, world_size: int) -> int:
+    """global_batch / (micro_batch * data-parallel size); fails naming the keys when it does not divide."""
+    dp = world_size // cfg.deepspeed.tensor_parallel
+    per_step = cfg.batch.micro_batch * dp
+    if dp < 1 or cfg.batch.global_batch % per_step:
+        raise ConfigError(f"batch.global_batch {cfg.batch.global_batch} is not a multiple of batch.micro_batch "
+                          f"{cfg.batch.micro_batch} x {dp} data-parallel ranks: change batch.global_batch or "
+                          f"batch.micro_batch")
+    return cfg.batch.global_batch // per_step

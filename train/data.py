@@ -1,0 +1,200 @@
+"""Token shards for training: manifest reading, checksum verification, a deterministic order, rank slices, resume."""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from schemas.tokens import MANIFEST_NAME, Manifest
+
+
+class DataError(ValueError):
+    """The manifest or a shard does not match what the manifest promises."""
+
+
+def manifest_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p / MANIFEST_NAME if p.is_dir() else p
+
+
+def read_manifest(path: str | Path) -> tuple[Manifest, Path]:
+    """(manifest, folder its shard paths are relative to)."""
+    p = manifest_path(path)
+    if not p.is_file():
+        raise DataError(f"no manifest at {p} (data.manifest)")
+    manifest = Manifest.from_json(p.read_text())
+    if not manifest.shards:
+        raise DataError(f"manifest {p} lists no shards")
+    for s in manifest.shards:
+        if s.tokens != s.rows * (manifest.seq_len + 1):
+            raise DataError(f"manifest {p}: shard {s.path} has tokens {s.tokens} != rows {s.rows} x "
+                            f"(seq_len {manifest.seq_len} + 1)")
+    return manifest, p.parent
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_shards(manifest: Manifest, root: Path, rank: int = 0, world: int = 1, checksums: bool = True) -> list[str]:
+    """Problems found in this rank's share of the shards (shard i is checked by rank i % world): missing file,
+    sha256 mismatch, row count or row length that differs from the manifest. Empty list = all good."""
+    problems = []
+    for i, s in enumerate(manifest.shards):
+        if i % world != rank:
+            continue
+        path = root / s.path
+        if not path.is_file():
+            problems.append(f"shard {s.path}: file missing at {path}")
+            continue
+        if checksums and file_sha256(path) != s.sha256:
+            problems.append(f"shard {s.path}: sha256 differs from the manifest (corrupt or replaced file)")
+            continue
+        meta = pq.ParquetFile(path).metadata
+        if meta.num_rows != s.rows:
+            problems.append(f"shard {s.path}: {meta.num_rows} rows, manifest says {s.rows}")
+    return problems
+
+
+def tokenizer_dir(manifest: Manifest, root: Path) -> Path | None:
+    """The manifest's tokenizer folder (relative paths are relative to the manifest), or None when it names none."""
+    if not manifest.tokenizer_dir:
+        return None
+    p = Path(manifest.tokenizer_dir)
+    return p if p.is_absolute() else root / p
+
+
+def verify_tokenizer(manifest: Manifest, root: Path) -> list[str]:
+    """The tokenizer the shards were made with must be the one exported beside the model: tokenizer.json's sha256
+    against the manifest's (nothing to check when the manifest names no tokenizer)."""
+    folder = tokenizer_dir(manifest, root)
+    if folder is None or not manifest.tokenizer_sha256:
+        return []
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        return [f"tokenizer: no tokenizer.json in {folder}"]
+    if file_sha256(path) != manifest.tokenizer_sha256:
+        return [f"tokenizer: {path} does not match the manifest's tokenizer_sha256"]
+    return []
+
+
+def manifest_fingerprint(manifest: Manifest) -> str:
+    """Identifies the data a position refers to: the shard list with checksums, and seq_len."""
+    text = "|".join(f"{s.path}:{s.rows}:{s.sha256}" for s in manifest.shards) + f"|{manifest.seq_len}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Batch:
+    """One micro batch: inputs and targets [B, seq_len] (int64), loss_mask [B, seq_len] float or None, and each
+    row's document starts (positions < seq_len)."""
+
+    input_ids: np.ndarray
+    targets: np.ndarray
+    loss_mask: np.ndarray | None
+    doc_starts: list[list[int]]
+
+
+class _Shard:
+    """A shard's columns as numpy arrays (read once, kept while the stream is on it)."""
+
+    def __init__(self, path: Path, seq_len: int):
+        table = pq.read_table(path, columns=["input_ids", "doc_starts", "loss_mask"])
+        ids = table.column("input_ids").combine_chunks()
+        self.ids = ids.values.to_numpy().reshape(len(ids), seq_len + 1)
+        starts = table.column("doc_starts").combine_chunks()
+        self.start_offsets = starts.offsets.to_numpy()
+        self.start_values = starts.values.to_numpy()
+        mask = table.column("loss_mask").combine_chunks()
+        self.mask = None
+        if mask.null_count < len(mask):
+            if mask.null_count:
+                raise DataError(f"shard {path}: loss_mask is null on some rows only")
+            self.mask = mask.values.to_numpy().reshape(len(mask), seq_len + 1)
+
+    def starts(self, row: int) -> np.ndarray:
+        return self.start_values[self.start_offsets[row]:self.start_offsets[row + 1]]
+
+
+class TokenStream:
+    """The global order of sequences and each rank's part of it.
+
+    Epoch e visits every row once: shards in a permutation drawn from (seed, e), rows of each shard in a permutation
+    drawn from (seed, e, shard index). Sample p of the run is row p mod N of epoch p // N (N rows in all). A global
+    batch is samples [p, p + global_batch); data-parallel rank r takes the r-th contiguous slice of it and cuts it
+    into micro batches, so the global batch is the same set of sequences for any world size, and the position
+    (`samples`, saved in checkpoints) alone says which batch comes next.
+    """
+
+    def __init__(self, manifest: Manifest, root: Path, seed: int, shuffle: bool = True, cache_shards: int = 2):
+        self.manifest, self.root, self.seed, self.shuffle = manifest, root, seed, shuffle
+        self.rows = np.array([s.rows for s in manifest.shards], dtype=np.int64)
+        self.total = int(self.rows.sum())
+        self.samples = 0  # the position: samples consumed by all ranks together
+        self._load = functools.lru_cache(maxsize=cache_shards)(
+            lambda i: _Shard(root / manifest.shards[i].path, manifest.seq_len))
+
+    @functools.lru_cache(maxsize=4)
+    def _epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(shard order, cumulative row ends in that order) for `epoch`."""
+        n = len(self.rows)
+        order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+        return order, np.cumsum(self.rows[order])
+
+    @functools.lru_cache(maxsize=8)
+    def _row_order(self, epoch: int, shard: int) -> np.ndarray:
+        rows = int(self.rows[shard])
+        if not self.shuffle:
+            return np.arange(rows)
+        return np.random.default_rng([self.seed, epoch, shard]).permutation(rows)
+
+    def locate(self, sample: int) -> tuple[int, int]:
+        """(shard index, row) holding global sample number `sample`."""
+        epoch, q = divmod(sample, self.total)
+        order, ends = self._epoch(epoch)
+        k = int(np.searchsorted(ends, q, side="right"))
+        start = int(ends[k - 1]) if k else 0
+        shard = int(order[k])
+        return shard, int(self._row_order(epoch, shard)[q - start])
+
+    def gather(self, samples: range) -> Batch:
+        s = self.manifest.seq_len
+        rows, starts, masks = [], [], []
+        for p in samples:
+            shard_i, row = self.locate(p)
+            shard = self._load(shard_i)
+            rows.append(shard.ids[row])
+            starts.append([int(x) for x in shard.starts(row) if x < s])
+            if shard.mask is not None:
+                masks.append(shard.mask[row])
+        ids = np.stack(rows).astype(np.int64)
+        mask = np.stack(masks)[:, 1:].astype(np.float32) if masks else None
+        return Batch(input_ids=ids[:, :-1], targets=ids[:, 1:], loss_mask=mask, doc_starts=starts)
+
+    def next_global_batch(self, global_batch: int, micro_batch: int, rank: int, dp_world: int) -> list[Batch]:
+        """This rank's micro batches of the next global batch; advances the position by global_batch samples."""
+        per_rank = global_batch // dp_world
+        first = self.samples + rank * per_rank
+        micro = [self.gather(range(first + i, first + i + micro_batch)) for i in range(0, per_rank, micro_batch)]
+        self.samples += global_batch
+        return micro
+
+    def state(self) -> dict:
+        return {"samples": self.samples, "seed": self.seed, "shuffle": self.shuffle,
+                "manifest": manifest_fingerprint(self.manifest)}
+
+    def load_state(self, state: dict) -> None:
+        mine = self.state()
+        for key in ("seed", "shuffle", "manifest"):
+            if state.get(key) != mine[key]:
+                raise DataError(f"checkpoint's data position refers to {key}={state.get(key)!r}, this run has "
+                                f"{mine[key]!r}: resume with the same data and data.seed, or start a new output")
+        self.samples = int(state["samples"])
