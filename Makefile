@@ -44,8 +44,17 @@ setup: $(STAMP) java-check
 java-check:
 	@bash scripts/check_java.sh
 
+# Raw code to a loadable model: the stages, a tokenizer, token shards, then a short CPU training of the debug flavor
+# (loss printed as it falls) and its Hugging Face export in $(OUTPUT)/train/hf. ARGS go to the pipeline commands,
+# RUN_TRAIN_ARGS to the trainer; SEQ_LEN is the demo's sequence length (the 13B recipe uses 4096).
+SEQ_LEN        ?= 512
+RUN_TRAIN_ARGS ?=
 run: setup
 	$(BIN)/python -m pipeline run $(if $(INPUT),--input $(INPUT)) --output $(OUTPUT) $(ARGS)
+	$(BIN)/python -m pipeline tokenizer-train --output $(OUTPUT) $(ARGS)
+	$(BIN)/python -m pipeline tokenize --output $(OUTPUT) --set tokenize.seq_len=$(SEQ_LEN) $(ARGS)
+	$(BIN)/python -m train --preset debug --set data.manifest=$(OUTPUT)/tokens/manifest.json \
+	  --set run.output=$(OUTPUT)/train --set logging.every_steps=5 $(RUN_TRAIN_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)
