@@ -24,6 +24,19 @@ from schemas.spark import spark_schema
 SUCCESS = "_SUCCESS"
 STATS_NAME = "stats.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _copy_tokenizer(tok_dir: str, out_uri: str) -> None:
+    """The tokenizer files beside the shards (bytes as they are: the manifest's hash stays true)."""
+    from pyarrow import fs as pafs
+
+    filesystem, root = pafs.FileSystem.from_uri(out_uri)
+    filesystem.create_dir(f"{root}/tokenizer", recursive=True)
+    for name in TOKENIZER_FILES:
+        with open(f"{tok_dir}/{name}", "rb") as src, filesystem.open_output_stream(f"{root}/tokenizer/{name}") as dst:
+            dst.write(src.read())
+
+
 def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
     from pyspark.sql import functions as F
 
@@ -84,9 +97,7 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     n_rows = sum(w["rows"] for w in written)
 
     # manifest, stats, the tokenizer beside the shards; then the commit
-    for name in TOKENIZER_FILES:
-        with open(f"{tok_dir}/{name}", encoding="utf-8") as f:
-            fs.write_text(f"{staging}/tokenizer/{name}", f.read())
+    _copy_tokenizer(tok_dir, staging)
     manifest = Manifest(mode=cfg.mode, seq_len=cfg.seq_len, vocab_size=enc.vocab_size, eos_id=enc.special[EOT],
                         pad_id=enc.special[PAD], tokenizer_sha256=tok_sha, tokenizer_dir="tokenizer",
                         shards=tuple(ShardEntry(w["path"], w["rows"], w["tokens"], w["sha256"]) for w in written),
@@ -101,8 +112,8 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     write_s = sum(w["seconds"] for w in written)
     summary = {**summary, "status": "ran", "output": out,
                "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
-                         **{f"tasks_{k}_s": round(sum(s["seconds"][k] for s in stats.values()), 2)
-                            for k in ("encode", "pack", "write")}},
+                         **{f"tasks_{k}_s": round(sum(s["seconds"].get(k, 0.0) for s in stats.values()), 2)
+                            for k in ("load", "wait", "encode", "pack", "write")}},
                "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
                "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))

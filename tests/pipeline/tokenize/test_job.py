@@ -67,7 +67,8 @@ def test_shards_follow_the_contract(pretrain, tokenizer_dir):
     assert manifest.mode == "pretrain" and manifest.seq_len == SEQ and manifest.vocab_size == enc.vocab_size
     assert manifest.eos_id == enc.special[EOT] and manifest.pad_id == enc.special[PAD]
     assert manifest.tokenizer_sha256 == hashlib.sha256(Path(tokenizer_dir, "tokenizer.json").read_bytes()).hexdigest()
-    assert Path(root / "a" / manifest.tokenizer_dir / "tokenizer.json").exists()
+    copied = Path(root / "a" / manifest.tokenizer_dir / "tokenizer.json").read_bytes()
+    assert hashlib.sha256(copied).hexdigest() == manifest.tokenizer_sha256
     assert manifest.config["seq_len"] == SEQ and manifest.total_rows == table.num_rows == summary["rows"]
     by_bucket: dict[str, list[int]] = {}
     for s in manifest.shards:  # each bucket's shards hold shard_rows rows, but its last one
