@@ -154,4 +154,5 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
                 rows.append(full)
         t_wait = time.perf_counter()
     if packer is not None:
+        stats["seconds"]["task"] = time.perf_counter() - t_start  # the whole task, in its last bucket's counts
         yield from finish(packer, rows, bucket, stats)

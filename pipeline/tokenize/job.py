@@ -49,7 +49,7 @@ def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
                           f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
     key = F.xxhash64(F.lit(cfg.seed), F.col("id"))
     return df.select("id", payload).withColumn(encode.KEY, key).withColumn(
-        encode.BUCKET, F.pmod(F.col(encode.KEY), F.lit(cfg.pack_buckets)).cast("int"))
+        encode.BUCKET, F.pmod(F.hash(F.col(encode.KEY)), F.lit(cfg.pack_buckets)).cast("int"))
 
 
 def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: str, output: str,
@@ -77,7 +77,9 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
                              row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
                              fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
                              out_uri=staging, compression=cfg.compression)
-    reports = (df.repartition(cfg.pack_buckets, encode.BUCKET)
+    # repartition(n, _key) places a row by pmod(hash(_key), n): the bucket itself, so each task gets exactly one
+    # bucket (repartitioning by the bucket number would hash it again, and two buckets could share a task)
+    reports = (df.repartition(cfg.pack_buckets, encode.KEY)
                  .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
                  .mapInArrow(body, spark_schema(encode.REPORT)).collect())
     reports.sort(key=lambda r: (r["bucket"], r["kind"], r["info"] or ""))
@@ -113,7 +115,7 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     summary = {**summary, "status": "ran", "output": out,
                "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
                          **{f"tasks_{k}_s": round(sum(s["seconds"].get(k, 0.0) for s in stats.values()), 2)
-                            for k in ("load", "wait", "encode", "pack", "write")}},
+                            for k in ("task", "load", "wait", "encode", "pack", "write")}},
                "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
                "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))
