@@ -167,3 +167,13 @@ def test_only_bad_documents_give_an_empty_manifest(spark, tokenizer_dir, tmp_pat
     out = run_tokenize(spark, _cfg(), [str(tmp_path / "bad.parquet")], tokenizer_dir, str(tmp_path / "t"))
     assert out["rows"] == 0 and out["documents"] == 2 and sum(out["rejected_by_reason"].values()) == 2
     assert Manifest.from_json((tmp_path / "t" / MANIFEST_NAME).read_text()).shards == ()
+
+
+def test_the_input_files_layout_does_not_change_the_shards(spark, pretrain, files_table, tokenizer_dir, tmp_path):
+    """The same rows in one file, read by one task, give the same shards as two files read by two tasks
+    (buckets come from a hash of the id, the order inside them from the seeded key)."""
+    root, _ = pretrain
+    one = pa.concat_tables([pq.read_table(p) for p in sorted(Path(files_table[0]).glob("*.parquet"))][::-1])
+    pq.write_table(one, tmp_path / "one.parquet")
+    run_tokenize(spark, _cfg(), [str(tmp_path / "one.parquet")], tokenizer_dir, str(tmp_path / "t"))
+    assert (tmp_path / "t" / MANIFEST_NAME).read_text() == (root / "a" / MANIFEST_NAME).read_text()
