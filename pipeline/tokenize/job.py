@@ -67,7 +67,11 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
         return {**json.loads(done)["summary"], "status": "skipped"}
     enc = fast.load(tok_dir, tok_sha)
     row_len = cfg.seq_len + 1
-    staging = f"{out.rsplit('/', 1)[0]}/_staging/{out.rsplit('/', 1)[1]}-{uuid.uuid4().hex[:12]}"
+    parent, name = out.rsplit("/", 1)
+    for old in fs.list_names(f"{parent}/_staging"):
+        if old.startswith(f"{name}-"):  # a killed run's half output (one run per output folder at a time)
+            fs.delete(f"{parent}/_staging/{old}")
+    staging = f"{parent}/_staging/{name}-{uuid.uuid4().hex[:12]}"
     t0 = time.time()
 
     # the one pass: documents to buckets by a seeded hash of their id, in seeded order within each; one task per

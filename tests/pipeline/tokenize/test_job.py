@@ -160,6 +160,14 @@ def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))
 
 
+def test_a_killed_runs_staging_is_cleared(spark, files_table, tokenizer_dir, tmp_path):
+    stale = tmp_path / "_staging" / "t-0123456789ab" / "shards"
+    stale.mkdir(parents=True)
+    (stale / "shard-0000-00000.parquet").write_bytes(b"half")
+    run_tokenize(spark, _cfg(), [files_table[0]], tokenizer_dir, str(tmp_path / "t"))
+    assert list((tmp_path / "_staging").iterdir()) == [] and (tmp_path / "t" / "_SUCCESS").exists()
+
+
 def test_only_bad_documents_give_an_empty_manifest(spark, tokenizer_dir, tmp_path):
     pq.write_table(pa.Table.from_pylist([{"id": "n", "content": None}, {"id": "e", "content": ""}],
                                         schema=pa.schema([("id", pa.string()), ("content", pa.string())])),
