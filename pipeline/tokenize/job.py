@@ -15,7 +15,7 @@ from pipeline.ingest.fsio import to_uri
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.tokenize import encode, shards
 from pipeline.tokenizer import fast
-from pipeline.tokenizer.save import sha256_of
+from pipeline.tokenizer.save import read_file, sha256_of
 from pipeline.tokenizer.special import EOT, PAD
 from pipeline.typed_config import fingerprint, fingerprint_view
 from schemas import MANIFEST_NAME, Manifest, ShardEntry
@@ -33,8 +33,8 @@ def _copy_tokenizer(tok_dir: str, out_uri: str) -> None:
     filesystem, root = pafs.FileSystem.from_uri(out_uri)
     filesystem.create_dir(f"{root}/tokenizer", recursive=True)
     for name in TOKENIZER_FILES:
-        with open(f"{tok_dir}/{name}", "rb") as src, filesystem.open_output_stream(f"{root}/tokenizer/{name}") as dst:
-            dst.write(src.read())
+        with filesystem.open_output_stream(f"{root}/tokenizer/{name}") as dst:
+            dst.write(read_file(tok_dir, name))
 
 
 def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
@@ -59,7 +59,7 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
 
     fs = HadoopFS(spark)
     out = to_uri(output).rstrip("/")
-    tok_dir = tokenizer_dir.removeprefix("file://")
+    tok_dir = tokenizer_dir.removeprefix("file://")  # a local path, or a URI executors read through pyarrow
     tok_sha = sha256_of(tok_dir)
     fp = fingerprint("tokenize", __version__, cfg, [to_uri(i) for i in inputs], tok_sha)
     done = fs.read_text(f"{out}/{SUCCESS}")
