@@ -104,12 +104,17 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
     id). Each bucket's documents are packed in that order; its full rows are permuted and written as shards; the
     ids left over, the shard entries and the counts come back as REPORT records. Documents that give no tokens
     are counted by reason, never silently dropped."""
+    t_start = time.perf_counter()
     encoder = DocEncoder(tokenizer_dir, tokenizer_sha256, mode, fim_rate, fim_spm_share, seed)
     payload = "content" if mode == "pretrain" else "messages"
     one = encoder.pretrain if mode == "pretrain" else encoder.sft
     packer, rows, bucket, stats = None, [], None, new_stats()
+    load = time.perf_counter() - t_start  # the encoder, once per worker process (then cached)
+    waited = 0.0
     finish = functools.partial(_finish, seed=seed, shard_rows=shard_rows, out_uri=out_uri, compression=compression)
+    t_wait = time.perf_counter()
     for batch in batches:
+        waited += time.perf_counter() - t_wait
         if batch.num_rows == 0:
             continue
         buckets = batch.column(BUCKET).to_numpy(zero_copy_only=False)
@@ -124,6 +129,9 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
                 if packer is not None:
                     yield from finish(packer, rows, bucket, stats)
                 packer, rows, bucket, stats = Packer(row_len, mode == "sft"), [], b, new_stats()
+                stats["seconds"]["load"], load = load, 0.0
+            stats["seconds"]["wait"] = stats["seconds"].get("wait", 0.0) + waited
+            waited = 0.0
             docs, masks = [], []
             t0 = time.perf_counter()
             for i in range(lo, hi):
@@ -144,5 +152,7 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
             stats["seconds"]["pack"] += time.perf_counter() - t1
             if full.num_rows:
                 rows.append(full)
+        t_wait = time.perf_counter()
     if packer is not None:
+        stats["seconds"]["task"] = time.perf_counter() - t_start  # the whole task, in its last bucket's counts
         yield from finish(packer, rows, bucket, stats)

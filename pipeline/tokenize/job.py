@@ -15,7 +15,7 @@ from pipeline.ingest.fsio import to_uri
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.tokenize import encode, shards
 from pipeline.tokenizer import fast
-from pipeline.tokenizer.save import sha256_of
+from pipeline.tokenizer.save import read_file, sha256_of
 from pipeline.tokenizer.special import EOT, PAD
 from pipeline.typed_config import fingerprint, fingerprint_view
 from schemas import MANIFEST_NAME, Manifest, ShardEntry
@@ -24,6 +24,19 @@ from schemas.spark import spark_schema
 SUCCESS = "_SUCCESS"
 STATS_NAME = "stats.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _copy_tokenizer(tok_dir: str, out_uri: str) -> None:
+    """The tokenizer files beside the shards (bytes as they are: the manifest's hash stays true)."""
+    from pyarrow import fs as pafs
+
+    filesystem, root = pafs.FileSystem.from_uri(out_uri)
+    filesystem.create_dir(f"{root}/tokenizer", recursive=True)
+    for name in TOKENIZER_FILES:
+        with filesystem.open_output_stream(f"{root}/tokenizer/{name}") as dst:
+            dst.write(read_file(tok_dir, name))
+
+
 def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
     from pyspark.sql import functions as F
 
@@ -36,7 +49,7 @@ def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
                           f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
     key = F.xxhash64(F.lit(cfg.seed), F.col("id"))
     return df.select("id", payload).withColumn(encode.KEY, key).withColumn(
-        encode.BUCKET, F.pmod(F.col(encode.KEY), F.lit(cfg.pack_buckets)).cast("int"))
+        encode.BUCKET, F.pmod(F.hash(F.col(encode.KEY)), F.lit(cfg.pack_buckets)).cast("int"))
 
 
 def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: str, output: str,
@@ -46,7 +59,7 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
 
     fs = HadoopFS(spark)
     out = to_uri(output).rstrip("/")
-    tok_dir = tokenizer_dir.removeprefix("file://")
+    tok_dir = tokenizer_dir.removeprefix("file://")  # a local path, or a URI executors read through pyarrow
     tok_sha = sha256_of(tok_dir)
     fp = fingerprint("tokenize", __version__, cfg, [to_uri(i) for i in inputs], tok_sha)
     done = fs.read_text(f"{out}/{SUCCESS}")
@@ -54,7 +67,11 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
         return {**json.loads(done)["summary"], "status": "skipped"}
     enc = fast.load(tok_dir, tok_sha)
     row_len = cfg.seq_len + 1
-    staging = f"{out.rsplit('/', 1)[0]}/_staging/{out.rsplit('/', 1)[1]}-{uuid.uuid4().hex[:12]}"
+    parent, name = out.rsplit("/", 1)
+    for old in fs.list_names(f"{parent}/_staging"):
+        if old.startswith(f"{name}-"):  # a killed run's half output (one run per output folder at a time)
+            fs.delete(f"{parent}/_staging/{old}")
+    staging = f"{parent}/_staging/{name}-{uuid.uuid4().hex[:12]}"
     t0 = time.time()
 
     # the one pass: documents to buckets by a seeded hash of their id, in seeded order within each; one task per
@@ -64,7 +81,9 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
                              row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
                              fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
                              out_uri=staging, compression=cfg.compression)
-    reports = (df.repartition(cfg.pack_buckets, encode.BUCKET)
+    # repartition(n, _key) places a row by pmod(hash(_key), n): the bucket itself, so each task gets exactly one
+    # bucket (repartitioning by the bucket number would hash it again, and two buckets could share a task)
+    reports = (df.repartition(cfg.pack_buckets, encode.KEY)
                  .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
                  .mapInArrow(body, spark_schema(encode.REPORT)).collect())
     reports.sort(key=lambda r: (r["bucket"], r["kind"], r["info"] or ""))
@@ -84,9 +103,7 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     n_rows = sum(w["rows"] for w in written)
 
     # manifest, stats, the tokenizer beside the shards; then the commit
-    for name in TOKENIZER_FILES:
-        with open(f"{tok_dir}/{name}", encoding="utf-8") as f:
-            fs.write_text(f"{staging}/tokenizer/{name}", f.read())
+    _copy_tokenizer(tok_dir, staging)
     manifest = Manifest(mode=cfg.mode, seq_len=cfg.seq_len, vocab_size=enc.vocab_size, eos_id=enc.special[EOT],
                         pad_id=enc.special[PAD], tokenizer_sha256=tok_sha, tokenizer_dir="tokenizer",
                         shards=tuple(ShardEntry(w["path"], w["rows"], w["tokens"], w["sha256"]) for w in written),
@@ -101,8 +118,8 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     write_s = sum(w["seconds"] for w in written)
     summary = {**summary, "status": "ran", "output": out,
                "times": {"pass_s": round(t_pass, 2), "total_s": round(time.time() - t0, 2),
-                         **{f"tasks_{k}_s": round(sum(s["seconds"][k] for s in stats.values()), 2)
-                            for k in ("encode", "pack", "write")}},
+                         **{f"tasks_{k}_s": round(sum(s["seconds"].get(k, 0.0) for s in stats.values()), 2)
+                            for k in ("task", "load", "wait", "encode", "pack", "write")}},
                "shard_write_mb_s": round(sum(w["bytes"] for w in written) / 1e6 / max(write_s, 1e-9), 1),
                "shard_write_tokens_s": round(n_rows * row_len / max(write_s, 1e-9))}
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))

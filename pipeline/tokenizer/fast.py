@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import numpy as np
 
 from pipeline.tokenizer.keywords import byte_to_char
-from pipeline.tokenizer.save import TOKENIZER_JSON
+from pipeline.tokenizer.save import TOKENIZER_JSON, read_file
 
 
 class NotServable(ValueError):
@@ -100,8 +99,8 @@ def load(tokenizer_dir: str, sha256: str | None = None) -> FastEncoder:
     """The encoder for a tokenizer folder, once per process (per worker); checks the file's sha256 when given."""
     import hashlib
 
-    path = tokenizer_dir.removeprefix("file://").rstrip("/") + "/" + TOKENIZER_JSON
-    data = Path(path).read_bytes()
+    data = read_file(tokenizer_dir)
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"{path} changed: its sha256 is not the {sha256[:12]}... the job was started with")
+        raise ValueError(f"{tokenizer_dir}/{TOKENIZER_JSON} changed: its sha256 is not the {sha256[:12]}... "
+                         "the job was started with")
     return FastEncoder(data.decode("utf-8"))

@@ -40,6 +40,17 @@ def save(tokenizer, out_dir: str, stats: dict, model_max_length: int = 4096) -> 
     return digest
 
 
+def read_file(tokenizer_dir: str, name: str = TOKENIZER_JSON) -> bytes:
+    """A file of a tokenizer folder given as a local path or any pyarrow filesystem URI (hdfs://, s3://): what
+    executors on a cluster read."""
+    if "://" not in tokenizer_dir or tokenizer_dir.startswith("file://"):
+        return (Path(tokenizer_dir.removeprefix("file://")) / name).read_bytes()
+    from pyarrow import fs as pafs
+
+    filesystem, root = pafs.FileSystem.from_uri(tokenizer_dir.rstrip("/"))
+    with filesystem.open_input_stream(f"{root}/{name}") as f:
+        return f.read()
+
+
 def sha256_of(tokenizer_dir: str) -> str:
-    path = Path(tokenizer_dir.removeprefix("file://")) / TOKENIZER_JSON
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_file(tokenizer_dir)).hexdigest()

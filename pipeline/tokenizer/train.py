@@ -36,9 +36,11 @@ def _texts(records: Iterable[tuple[str, str]], stats: dict) -> Iterable[str]:
 
 
 def train(records: Iterable[tuple[str, str]], vocab_size: int, min_frequency: int = 2,
-          max_token_chars: int = 0) -> tuple[object, dict]:
+          max_token_bytes: int = 0) -> tuple[object, dict]:
     """(Tokenizer, stats): BPE trained on the texts of `records` to exactly `vocab_size` ids (special tokens
-    first, then the 256 byte symbols, then merges), with every keyword form a single token."""
+    first, then the 256 byte symbols, then merges), with every keyword form a single token. tokenizer.json lists,
+    for every token, each split into two tokens as a merge (see keywords.closure), so that `tokenizers` and the
+    tiktoken encoder built from the same vocabulary give the same ids."""
     from tokenizers import Tokenizer, models, trainers
     from tokenizers.pre_tokenizers import ByteLevel
 
@@ -48,7 +50,7 @@ def train(records: Iterable[tuple[str, str]], vocab_size: int, min_frequency: in
     tok.pre_tokenizer = pre_tokenizer()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
                                   special_tokens=list(SPECIAL_TOKENS), initial_alphabet=ByteLevel.alphabet(),
-                                  max_token_length=max_token_chars or None)
+                                  max_token_length=max_token_bytes or None)  # symbols are bytes
     stats = {"documents": 0, "bytes": 0}
     tok.train_from_iterator(_texts(records, stats), trainer=trainer)
     model = json.loads(tok.to_str())["model"]

@@ -67,7 +67,8 @@ def test_shards_follow_the_contract(pretrain, tokenizer_dir):
     assert manifest.mode == "pretrain" and manifest.seq_len == SEQ and manifest.vocab_size == enc.vocab_size
     assert manifest.eos_id == enc.special[EOT] and manifest.pad_id == enc.special[PAD]
     assert manifest.tokenizer_sha256 == hashlib.sha256(Path(tokenizer_dir, "tokenizer.json").read_bytes()).hexdigest()
-    assert Path(root / "a" / manifest.tokenizer_dir / "tokenizer.json").exists()
+    copied = Path(root / "a" / manifest.tokenizer_dir / "tokenizer.json").read_bytes()
+    assert hashlib.sha256(copied).hexdigest() == manifest.tokenizer_sha256
     assert manifest.config["seq_len"] == SEQ and manifest.total_rows == table.num_rows == summary["rows"]
     by_bucket: dict[str, list[int]] = {}
     for s in manifest.shards:  # each bucket's shards hold shard_rows rows, but its last one
@@ -159,6 +160,14 @@ def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))
 
 
+def test_a_killed_runs_staging_is_cleared(spark, files_table, tokenizer_dir, tmp_path):
+    stale = tmp_path / "_staging" / "t-0123456789ab" / "shards"
+    stale.mkdir(parents=True)
+    (stale / "shard-0000-00000.parquet").write_bytes(b"half")
+    run_tokenize(spark, _cfg(), [files_table[0]], tokenizer_dir, str(tmp_path / "t"))
+    assert list((tmp_path / "_staging").iterdir()) == [] and (tmp_path / "t" / "_SUCCESS").exists()
+
+
 def test_only_bad_documents_give_an_empty_manifest(spark, tokenizer_dir, tmp_path):
     pq.write_table(pa.Table.from_pylist([{"id": "n", "content": None}, {"id": "e", "content": ""}],
                                         schema=pa.schema([("id", pa.string()), ("content", pa.string())])),
@@ -166,3 +175,13 @@ def test_only_bad_documents_give_an_empty_manifest(spark, tokenizer_dir, tmp_pat
     out = run_tokenize(spark, _cfg(), [str(tmp_path / "bad.parquet")], tokenizer_dir, str(tmp_path / "t"))
     assert out["rows"] == 0 and out["documents"] == 2 and sum(out["rejected_by_reason"].values()) == 2
     assert Manifest.from_json((tmp_path / "t" / MANIFEST_NAME).read_text()).shards == ()
+
+
+def test_the_input_files_layout_does_not_change_the_shards(spark, pretrain, files_table, tokenizer_dir, tmp_path):
+    """The same rows in one file, read by one task, give the same shards as two files read by two tasks
+    (buckets come from a hash of the id, the order inside them from the seeded key)."""
+    root, _ = pretrain
+    one = pa.concat_tables([pq.read_table(p) for p in sorted(Path(files_table[0]).glob("*.parquet"))][::-1])
+    pq.write_table(one, tmp_path / "one.parquet")
+    run_tokenize(spark, _cfg(), [str(tmp_path / "one.parquet")], tokenizer_dir, str(tmp_path / "t"))
+    assert (tmp_path / "t" / MANIFEST_NAME).read_text() == (root / "a" / MANIFEST_NAME).read_text()
