@@ -116,9 +116,17 @@ class _Shard:
         mask = table.column("loss_mask").combine_chunks()
         self.mask = None
         if mask.null_count < len(mask):
-            if mask.null_count:
-                raise DataError(f"shard {path}: loss_mask is null on some rows only")
-            self.mask = mask.values.to_numpy().reshape(len(mask), seq_len + 1)
+            # A null mask counts every token: pretrain shards carry one only on the final, padded row.
+            self.mask = np.ones((len(mask), seq_len + 1), dtype=np.uint8)
+            valid = np.asarray(mask.is_valid())
+            offsets = mask.offsets.to_numpy()
+            values = mask.values.to_numpy(zero_copy_only=False)
+            for row in np.flatnonzero(valid):
+                row_mask = values[offsets[row]:offsets[row + 1]]
+                if len(row_mask) != seq_len + 1:
+                    raise DataError(f"shard {path}: loss_mask of row {row} holds {len(row_mask)} values, "
+                                    f"not seq_len + 1 = {seq_len + 1}")
+                self.mask[row] = row_mask
 
     def starts(self, row: int) -> np.ndarray:
         return self.start_values[self.start_offsets[row]:self.start_offsets[row + 1]]
@@ -173,10 +181,11 @@ class TokenStream:
             shard = self._load(shard_i)
             rows.append(shard.ids[row])
             starts.append([int(x) for x in shard.starts(row) if x < s])
-            if shard.mask is not None:
-                masks.append(shard.mask[row])
+            masks.append(shard.mask[row] if shard.mask is not None else None)
         ids = np.stack(rows).astype(np.int64)
-        mask = np.stack(masks)[:, 1:].astype(np.float32) if masks else None
+        mask = None
+        if any(m is not None for m in masks):  # rows without a mask count every token
+            mask = np.stack([np.ones(s + 1, np.uint8) if m is None else m for m in masks])[:, 1:].astype(np.float32)
         return Batch(input_ids=ids[:, :-1], targets=ids[:, 1:], loss_mask=mask, doc_starts=starts)
 
     def next_global_batch(self, global_batch: int, micro_batch: int, rank: int, dp_world: int) -> list[Batch]:

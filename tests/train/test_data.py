@@ -111,3 +111,23 @@ def test_tokenizer_checksum(tmp_path, shards):
     (tmp_path / "tok" / "tokenizer.json").write_text('{"model": {"changed": 1}}')
     assert verify_tokenizer(named, tmp_path) == [f"tokenizer: {tmp_path / 'tok' / 'tokenizer.json'} does not match "
                                                  "the manifest's tokenizer_sha256"]
+
+
+def test_a_mask_on_some_rows_only_counts_every_token_elsewhere(tmp_path):
+    # the tokenize job's pretrain shards: null masks, except the final row whose pads are masked out
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.tokens import TOKEN_SHARD, ShardEntry
+    ids = [list(range(1, 10)), list(range(10, 19)), [5, 6, 7, 1, 1, 1, 1, 1, 1]]
+    mask = [None, None, [1, 1, 1, 0, 0, 0, 0, 0, 0]]
+    table = pa.table({"input_ids": ids, "doc_starts": [[0], [0], [0, 3]], "loss_mask": mask}, schema=TOKEN_SHARD)
+    pq.write_table(table, tmp_path / "s.parquet")
+    manifest = Manifest(mode="pretrain", seq_len=8, vocab_size=32, eos_id=0, pad_id=1, tokenizer_sha256="",
+                        tokenizer_dir="", config={},
+                        shards=(ShardEntry("s.parquet", 3, 27, file_sha256(tmp_path / "s.parquet")),))
+    (tmp_path / "manifest.json").write_text(manifest.to_json())
+    stream = _stream(tmp_path / "manifest.json", shuffle=False)
+    assert stream.gather(range(2)).loss_mask.tolist() == [[1.0] * 8] * 2  # unmasked rows: every token counts
+    b = stream.gather(range(3))
+    assert b.loss_mask.tolist() == [[1.0] * 8, [1.0] * 8, [1.0, 1.0, 0, 0, 0, 0, 0, 0]]
