@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.shards import pipeline_token_shards, real_token_shards
+from tests.train.shards import pipeline_token_shards
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -64,10 +64,10 @@ def _kill_tree(pid: int) -> None:
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
-    """Shards made by the pipeline (tokenizer-train + tokenize) where this checkout has the tokenize stage, else
-    stdlib bytes packed by tests/train/shards.py."""
-    folder = tmp_path_factory.mktemp("shards")
-    return pipeline_token_shards(folder) or real_token_shards(folder, seq_len=32, rows=96)
+    """Shards made by the pipeline itself (tokenizer-train + tokenize on Spark local[2]) from stdlib sources."""
+    manifest = pipeline_token_shards(tmp_path_factory.mktemp("shards"))
+    assert manifest is not None, "this checkout has no pipeline/tokenize: the training tests need real shards"
+    return manifest
 
 
 @pytest.fixture(scope="module")
