@@ -34,9 +34,15 @@ with DAG(
         """Validate the trigger conf (paths under $PIPELINE_ALLOWED_ROOTS), build dist/, give each step's argv."""
         from importlib.util import module_from_spec, spec_from_file_location
 
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from pipeline.orchestration.args import ParamError
         from pipeline.orchestration.args import plan as make_plan
 
-        out = make_plan(dict(params), DAG_ID, run_id)
+        try:
+            out = make_plan(dict(params), DAG_ID, run_id)
+        except ParamError as e:  # a refused value is not transient: fail now, no retries, nothing submitted
+            raise AirflowFailException(f"refused: {e}") from e
         spec = spec_from_file_location("make_dist", REPO / "scripts" / "make_dist.py")
         make_dist = module_from_spec(spec)
         spec.loader.exec_module(make_dist)

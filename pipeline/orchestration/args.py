@@ -194,6 +194,12 @@ def plan(conf: typing.Mapping[str, typing.Any], dag_id: str, run_id: str,
     """Everything a DAG run needs: the run folder and each step's argv, from the trigger conf."""
     values = validate(conf, allowed_roots(env))
     out = run_dir(values, dag_id, run_id)
+    from pipeline import typed_config
+
+    try:  # the pipeline's own loader agrees, so no stage fails later on its config
+        typed_config.load(PipelineConfig, None, _sets(values)[1::2])
+    except typed_config.ConfigError as e:
+        raise ParamError(str(e)) from e
     steps = (*DATA_STAGES, *TOKEN_STEPS, "report")
     return {"run_dir": out, **{step: stage_argv(step, values, out) for step in steps}}
 
