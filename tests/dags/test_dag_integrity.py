@@ -57,3 +57,17 @@ def test_params_are_typed_with_ranges_and_enums(dagbag):
     assert params.get_param("dedup_threshold").schema["maximum"] == 1.0
     assert params.get_param("seq_len").schema["type"] == "integer"
     assert "Python" in params.get_param("languages").schema["items"]["enum"]
+
+
+@pytest.mark.parametrize("host", ["local[2]", "spark://127.0.0.1:7077", "yarn"])
+def test_the_master_comes_from_the_connection_alone(dagbag, monkeypatch, host):
+    import json
+
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": host}))
+    task = dagbag.dags["codefuse_data"].get_task("filter")
+    cmd = SparkSubmitHook(conn_id=task._conn_id, conf=task.conf, py_files="pipeline.zip")._build_spark_submit_command(
+        "run_pipeline.py")
+    assert cmd[cmd.index("--master") + 1] == host
+    assert cmd[-1] == "run_pipeline.py" and "spark.pyspark.python=" + sys.executable in cmd
