@@ -51,8 +51,16 @@ def test_dag_run_produces_shards_and_publishes_the_manifest(airflow_db, corpus, 
     assert manifest["seq_len"] == 64 and manifest["shards"]
     assert all((out / "tokens" / s["path"]).is_file() for s in manifest["shards"])
 
-    publish = run.get_task_instance("publish")
-    assert publish.xcom_pull(task_ids="publish")["tokens"] == sum(s["tokens"] for s in manifest["shards"])
+    # the Asset event carries where the manifest is and what it holds (what a training DAG would be triggered by)
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.name == "codefuse_token_shards").all())
+        extras = [e.extra for e in events]
+    assert extras and extras[-1]["manifest"] == str(out / "tokens" / "manifest.json")
+    assert extras[-1]["tokens"] == sum(s["tokens"] for s in manifest["shards"]) > 0
 
 
 @pytest.mark.parametrize("hostile", [{"output_root": "/tmp/x; rm -rf /"}, {"input_paths": ["$(reboot)"]},
