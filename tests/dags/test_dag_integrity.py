@@ -1,6 +1,7 @@
 """Every DAG in dags/ imports cleanly, cheaply, with tags, an owner and retries; the params carry the schema."""
 from __future__ import annotations
 
+import copy
 import sys
 import time
 
@@ -71,3 +72,14 @@ def test_the_master_comes_from_the_connection_alone(dagbag, monkeypatch, host):
         "run_pipeline.py")
     assert cmd[cmd.index("--master") + 1] == host
     assert cmd[-1] == "run_pipeline.py" and "spark.pyspark.python=" + sys.executable in cmd
+
+
+@pytest.mark.parametrize("name, value, reason", [("dedup_threshold", 1.5, "maximum"), ("seq_len", "64", "type"),
+                                                 ("languages", ["Klingon"], "is not one of")])
+def test_the_trigger_form_refuses_wrong_types_ranges_and_choices(dagbag, name, value, reason):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dagbag.dags["codefuse_data"].params)
+    params.validate()  # the defaults are valid
+    with pytest.raises(ParamValidationError, match=reason):
+        params[name] = value
