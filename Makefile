@@ -103,7 +103,7 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas model train tests bench scripts
+	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags
 
 # Airflow lives in its own venv (.venv-air): its dependency tree is large and pyspark-client shares pyspark/.
 .venv-air/.installed: setup.cfg pyproject.toml
