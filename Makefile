@@ -15,7 +15,7 @@ TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
 .PHONY: help setup run test bench bench-quality bench-privacy report dist cluster-up cluster-down submit java-check \
-	clean lint train bench-train-gpu
+	clean lint train bench-train-gpu test-airflow
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -29,6 +29,7 @@ help:
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
+	@echo "make test-airflow                                       the DAG tests in their own venv (.venv-air, the airflow extra)"
 	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -102,4 +103,14 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas model train tests bench scripts
+	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags
+
+# Airflow lives in its own venv (.venv-air): its dependency tree is large and pyspark-client shares pyspark/.
+.venv-air/.installed: setup.cfg pyproject.toml
+	test -x .venv-air/bin/python || $(PYTHON) -m venv .venv-air
+	.venv-air/bin/python -m pip install --quiet -e '.[spark,dev,airflow]'
+	.venv-air/bin/python -c 'import pyspark; assert pyspark.__version__ == "4.2.0", pyspark.__version__'
+	touch .venv-air/.installed
+
+test-airflow: .venv-air/.installed
+	.venv-air/bin/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py

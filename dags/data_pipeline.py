@@ -1,0 +1,78 @@
+"""The data DAG: one spark-submit task per pipeline stage, tokenizer and shards, then the shard manifest as an Asset."""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG, Asset, Param, task
+
+from pipeline.orchestration.args import DATA_STAGES, TOKEN_STEPS, param_schemas
+
+DAG_ID = "codefuse_data"
+REPO = Path(__file__).resolve().parent.parent
+# the Python the driver and (local or same-image) executors run: the one Airflow's worker runs, unless set
+PYSPARK_PYTHON = os.environ.get("PIPELINE_PYSPARK_PYTHON", sys.executable)
+TOKEN_SHARDS = Asset(name="codefuse_token_shards", uri="file:///codefuse/token_shards")
+
+with DAG(
+    dag_id=DAG_ID,
+    description="raw code -> stages -> tokenizer -> packed token shards (the pipeline's CLI under spark-submit)",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    tags=["codefuse", "data", "spark"],
+    params={name: Param(**schema) for name, schema in param_schemas().items()},
+    default_args={"owner": "data-pipeline", "retries": 2, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True},
+) as dag:
+
+    @task(multiple_outputs=True)
+    def plan(params=None, run_id=None, dag_run=None) -> dict:
+        """Validate the trigger conf (paths under $PIPELINE_ALLOWED_ROOTS), build dist/, give each step's argv."""
+        from importlib.util import module_from_spec, spec_from_file_location
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from pipeline.orchestration.args import ParamError
+        from pipeline.orchestration.args import plan as make_plan
+
+        try:
+            out = make_plan(dict(params), DAG_ID, run_id)
+        except ParamError as e:  # a refused value is not transient: fail now, no retries, nothing submitted
+            raise AirflowFailException(f"refused: {e}") from e
+        spec = spec_from_file_location("make_dist", REPO / "scripts" / "make_dist.py")
+        make_dist = module_from_spec(spec)
+        spec.loader.exec_module(make_dist)
+        dist = Path(out["run_dir"]) / "_dist"
+        out["py_files"] = str(make_dist.build(dist))
+        out["application"] = str(dist / "run_pipeline.py")
+        return out
+
+    @task(outlets=[TOKEN_SHARDS])
+    def publish(run_dir: str, outlet_events=None) -> dict:
+        """The shard manifest of this run becomes an event of the token-shards Asset (the trainer's input)."""
+        from pipeline.orchestration.args import manifest_summary
+
+        summary = manifest_summary(run_dir)
+        outlet_events[TOKEN_SHARDS].extra = summary
+        return summary
+
+    planned = plan()
+    previous = planned
+    for step in (*DATA_STAGES, *TOKEN_STEPS, "report"):
+        submit = SparkSubmitOperator(
+            task_id=step.replace("-", "_"),
+            conn_id="spark_default",  # local[*], spark://host:7077 or yarn: change the connection, not the DAG
+            application=planned["application"],
+            py_files=planned["py_files"],
+            application_args=planned[step],
+            name=f"codefuse-{step}",
+            env_vars={"PYSPARK_PYTHON": PYSPARK_PYTHON},
+            conf={"spark.pyspark.python": PYSPARK_PYTHON},
+        )
+        previous >> submit
+        previous = submit
+    previous >> publish(planned["run_dir"])

@@ -1,0 +1,85 @@
+"""End to end: dag.test() of the data DAG on a few real stdlib files gives token shards and the Asset event."""
+from __future__ import annotations
+
+import json
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("airflow")
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+FILES = ["textwrap.py", "shlex.py", "fnmatch.py", "bisect.py", "json/decoder.py", "json/encoder.py",
+         "json/scanner.py", "csv.py", "glob.py", "colorsys.py"]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    data = tmp_path / "data" / "stdlib"
+    for name in FILES:
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(STDLIB / name, data / name)
+    return tmp_path
+
+
+@pytest.mark.spark
+def test_dag_run_produces_shards_and_publishes_the_manifest(airflow_db, corpus, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from tests.dags.conftest import DAGS
+
+    monkeypatch.setenv("PIPELINE_ALLOWED_ROOTS", str(corpus))
+    dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
+    conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), "run_name": "e2e",
+            "languages": ["Python"], "vocab_size": 2048, "tokenizer_sample_mb": 1.0, "seq_len": 64,
+            "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
+    # vocab 2048: the smallest round size that holds the 618 keyword forms as single tokens
+    run = dag.test(run_conf=conf)
+    assert run.state == DagRunState.SUCCESS, {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+    out = corpus / "out" / "codefuse_data" / "e2e"
+    summary = json.loads((out / "run.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == ["ingest", "filter", "quality", "privacy", "detox",
+                                                       "decontam", "exact", "near", "segments", "resample"]
+    assert summary["finished"] and summary["stages"][0]["kept"] > 0
+    # the report step re-ran `run` over the finished folder: every stage skipped, nothing recomputed
+    assert {s["status"] for s in summary["stages"]} == {"skipped"}
+    manifest = json.loads((out / "tokens" / "manifest.json").read_text())
+    assert manifest["seq_len"] == 64 and manifest["shards"]
+    assert all((out / "tokens" / s["path"]).is_file() for s in manifest["shards"])
+
+    # the Asset event carries where the manifest is and what it holds (what a training DAG would be triggered by)
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.name == "codefuse_token_shards").all())
+        extras = [e.extra for e in events]
+    assert extras and extras[-1]["manifest"] == str(out / "tokens" / "manifest.json")
+    assert extras[-1]["tokens"] == sum(s["tokens"] for s in manifest["shards"]) > 0
+
+
+@pytest.mark.parametrize("hostile", [{"output_root": "/tmp/x; rm -rf /"}, {"input_paths": ["$(reboot)"]},
+                                     {"input_paths": ["/etc"]}])
+def test_hostile_conf_fails_the_plan_and_submits_nothing(airflow_db, corpus, monkeypatch, capfd, hostile):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    from tests.dags.conftest import DAGS
+
+    monkeypatch.setenv("PIPELINE_ALLOWED_ROOTS", str(corpus))
+    dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
+    conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), **hostile}
+    run = dag.test(run_conf=conf)
+    assert run.state == DagRunState.FAILED
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["plan"] == TaskInstanceState.FAILED and run.get_task_instance("plan").try_number == 1
+    assert states["ingest"] == TaskInstanceState.UPSTREAM_FAILED
+    assert not (corpus / "out").joinpath("codefuse_data").exists()
+    logged = "".join(capfd.readouterr())
+    assert "refused: param '" in logged and ("not allowed in a path" in logged or "outside the allowed roots" in logged
+                                             or "not an absolute path" in logged)
