@@ -29,14 +29,14 @@ help:
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
-	@echo "make test-airflow                                       the DAG tests in their own venv (.venv-air, the airflow extra)"
+	@echo "make test-airflow                                       only the DAG tests (make test runs them too)"
 	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -105,12 +105,5 @@ clean:
 lint: setup
 	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags
 
-# Airflow lives in its own venv (.venv-air): its dependency tree is large and pyspark-client shares pyspark/.
-.venv-air/.installed: setup.cfg pyproject.toml
-	test -x .venv-air/bin/python || $(PYTHON) -m venv .venv-air
-	.venv-air/bin/python -m pip install --quiet -e '.[spark,dev,airflow]'
-	.venv-air/bin/python -c 'import pyspark; assert pyspark.__version__ == "4.2.0", pyspark.__version__'
-	touch .venv-air/.installed
-
-test-airflow: .venv-air/.installed
-	.venv-air/bin/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py
+test-airflow: setup
+	$(BIN)/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py $(ARGS)
