@@ -1,8 +1,10 @@
 """Airflow test home: a throwaway AIRFLOW_HOME with SQLite, dags/ as the DAG folder, spark_default = local[2]."""
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,8 @@ BIN = Path(sys.executable).parent  # spark-submit and airflow come with the venv
 # Airflow reads its settings when first imported: set them before any test module imports it (only where it is
 # installed: elsewhere the tests here skip and the environment stays as it was)
 _home = tempfile.mkdtemp(prefix="airflow-home-") if importlib.util.find_spec("airflow") else ""
+if _home:
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ.update({} if not _home else {
     "AIRFLOW_HOME": _home,
     "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
