@@ -14,22 +14,13 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import time
 
 import pyarrow as pa
 
 from bench.make_privacy_set import build
+from bench.timing import timed
 from pipeline.privacy.detectors import TYPES, detect
 from pipeline.privacy.scrub import resolve, scrub, scrub_array
-
-
-def timed(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> int:

@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+from bench.timing import timed
+
 MB = 1e6
 CODE_SUFFIXES = {".py", ".java", ".c", ".h", ".cc", ".cpp", ".hpp", ".go", ".js", ".ts", ".rs", ".rb", ".php"}
 
@@ -37,15 +39,6 @@ def make_table(corpus: str, out: Path, max_mb: float) -> list[str]:
     for i in range(n):
         pq.write_table(pa.Table.from_pylist(rows[i::n]), out / f"part-{i:05d}.parquet")
     return [r["content"] for r in rows]
-
-
-def timed(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None) -> None:

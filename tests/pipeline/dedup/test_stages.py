@@ -8,6 +8,8 @@ import pytest
 from pipeline import reasons
 from pipeline.config import DedupConfig
 from pipeline.dedup.stages import ExactDedup, NearDedup, SegmentDedup
+from tests.pipeline.dedup.test_segments import F2 as COPIES_HELPER
+from tests.pipeline.dedup.test_segments import F3 as COPIES_BOX
 
 pytestmark = pytest.mark.spark
 
@@ -124,32 +126,6 @@ def helper(a, b):
     if total > 10:
         total -= 10
     return total
-'''
-COPIES_HELPER = '''import math
-
-
-def helper(a,b):
-    # add them
-    total=a+b
-    if total>10:  # wrap
-        total -= 10
-    return total
-
-
-def other(x):
-    y = math.sqrt(x)
-    return y
-'''
-COPIES_BOX = '''class Box:
-    """A box, copied."""
-
-    def __init__(self, w):
-        self.w = w
-
-    def area(self):
-        # side squared
-        return self.w * self.w
-print(Box(2).area())
 '''
 GREETER = '''public class Greeter {
     private String name;
