@@ -12,6 +12,7 @@ from train import checkpoint as ckpt
 from train.config import TrainConfig, check
 from train.data import DataError, TokenStream, read_manifest, tokenizer_dir, verify_shards, verify_tokenizer
 from train.ds_config import build
+from train.launch import heartbeat
 from train.metrics import MetricsSink, memory_gb, peak_tflops, throughput
 from train.schedule import torch_scheduler
 
@@ -109,6 +110,7 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(typed_config.to_yaml(cfg))
+        heartbeat.beat(out, "starting", 0, cfg.schedule.max_steps)
 
     manifest, root = read_manifest(cfg.data.manifest)
     if cfg.data.seq_len and manifest.seq_len != cfg.data.seq_len:
@@ -234,6 +236,7 @@ def train(cfg: TrainConfig) -> dict:
         losses[done] = loss_value
         if sink:
             sink.advance(loss=loss_value)
+            heartbeat.beat(out, "training", done, total)
         if done % cfg.logging.every_steps == 0 or done == total:
             if cuda:
                 torch.cuda.synchronize()
@@ -268,5 +271,7 @@ def train(cfg: TrainConfig) -> dict:
         os.replace(tmp, final)
         summary["hf"] = str(final)
         print(f"[train] Hugging Face export: {final}", flush=True)
+    if rank == 0:
+        heartbeat.beat(out, "done", total, total)
     dist.barrier()
     return summary

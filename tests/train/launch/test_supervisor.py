@@ -1,0 +1,160 @@
+"""Supervisor decisions against a scripted backend and heartbeat: restarts, hang detection, giving up."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from train.launch import heartbeat
+from train.launch.job import JobSpec, JobState, JobStatus
+from train.launch.supervisor import GaveUp, Policy, Supervisor
+
+
+class ScriptedBackend:
+    """Jobs whose states the test sets by hand; records submits and cancels."""
+    name = "scripted"
+
+    def __init__(self):
+        self.states: dict[str, JobStatus] = {}
+        self.submitted: list[JobSpec] = []
+        self.cancelled: list[str] = []
+
+    def submit(self, spec):
+        job_id = f"job{len(self.submitted)}"
+        self.submitted.append(spec)
+        self.states[job_id] = JobStatus(JobState.PENDING, "queued")
+        return job_id
+
+    def poll(self, job_id):
+        return self.states[job_id]
+
+    def cancel(self, job_id):
+        self.cancelled.append(job_id)
+        self.states[job_id] = JobStatus(JobState.CANCELLED, "scancel")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def sup(tmp_path):
+    backend, clock = ScriptedBackend(), Clock()
+    spec = JobSpec(run_dir=str(tmp_path), overrides=("data.manifest=/m",))
+    return Supervisor(backend, spec, Policy(max_restarts=2, hang_seconds=100, startup_seconds=300), clock), backend, \
+        clock
+
+
+def _beat(run_dir, phase, step, total=10, pid=1):
+    heartbeat.beat(run_dir, phase, step, total)
+    data = json.loads((run_dir / heartbeat.NAME).read_text())
+    data["pid"] = pid
+    (run_dir / heartbeat.NAME).write_text(json.dumps(data))
+
+
+def test_first_poke_submits_then_success_needs_a_done_heartbeat(sup, tmp_path):
+    s, backend, clock = sup
+    v = s.poke()
+    assert (v.done, v.state, v.attempt) == (False, "pending", 0)
+    assert backend.submitted[0].attempt == 0 and "run.output=" + str(tmp_path) in backend.submitted[0].train_args()
+    backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
+    _beat(tmp_path, "training", 3)
+    assert s.poke().state == "running"
+    _beat(tmp_path, "done", 10)
+    backend.states["job0"] = JobStatus(JobState.SUCCEEDED, "exit code 0", 0)
+    v = s.poke()
+    assert (v.done, v.state, v.step) == (True, "succeeded", 10)
+    assert s.poke().done  # a later poke (a rerun of the sensor) does not submit again
+    assert len(backend.submitted) == 1
+
+
+def test_failed_attempt_is_resubmitted_with_the_next_attempt_number(sup, tmp_path):
+    s, backend, _ = sup
+    s.poke()
+    (tmp_path / "checkpoints").mkdir()
+    for step in (4, 8):
+        (tmp_path / "checkpoints" / f"global_step{step}").mkdir()
+    backend.states["job0"] = JobStatus(JobState.FAILED, "exit code -9", -9)
+    v = s.poke()
+    assert (v.state, v.attempt) == ("restarted", 1)
+    assert [spec.attempt for spec in backend.submitted] == [0, 1]
+    state = s.load()
+    assert state["attempts"][0]["outcome"] == "failed" and "exit code -9" in state["attempts"][0]["detail"]
+    assert state["attempts"][1]["resume_from"] == "global_step8"
+
+
+def test_success_without_the_last_step_counts_as_a_failure(sup, tmp_path):
+    s, backend, _ = sup
+    s.poke()
+    _beat(tmp_path, "training", 4)
+    backend.states["job0"] = JobStatus(JobState.SUCCEEDED, "exit code 0", 0)
+    v = s.poke()
+    assert (v.done, v.state, v.attempt) == (False, "restarted", 1)
+    assert "not done" in s.load()["attempts"][0]["detail"]
+
+
+def test_a_run_that_stops_advancing_is_cancelled_and_restarted(sup, tmp_path):
+    s, backend, clock = sup
+    s.poke()
+    backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
+    clock.now += 250  # loading: within startup_seconds
+    assert s.poke().state == "running"
+    _beat(tmp_path, "training", 1)
+    clock.now += 10
+    assert s.poke().state == "running"
+    for step in (2, 3):  # steps keep coming every 90 s: below hang_seconds
+        clock.now += 90
+        _beat(tmp_path, "training", step)
+        assert s.poke().state == "running"
+    clock.now += 101  # no new step for more than hang_seconds
+    v = s.poke()
+    assert backend.cancelled == ["job0"] and (v.state, v.attempt) == ("restarted", 1)
+    assert "hung: no new step for 101 s" in s.load()["attempts"][0]["detail"]
+
+
+def test_no_first_step_within_startup_is_a_hang_but_queueing_is_not(sup, tmp_path):
+    s, backend, clock = sup
+    s.poke()
+    clock.now += 5000  # queued for a long time: fine
+    assert s.poke().state == "pending"
+    backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
+    _beat(tmp_path, "starting", 0)
+    clock.now += 299
+    assert s.poke().state == "running"
+    clock.now += 301
+    v = s.poke()
+    assert v.state == "restarted" and "no first step" in s.load()["attempts"][0]["detail"]
+
+
+def test_gives_up_after_max_restarts_with_every_attempt_in_the_message(sup, tmp_path):
+    s, backend, _ = sup
+    s.poke()
+    for n in range(2):
+        backend.states[f"job{n}"] = JobStatus(JobState.FAILED, f"boom {n}", 1)
+        assert s.poke().attempt == n + 1
+    backend.states["job2"] = JobStatus(JobState.FAILED, "boom 2", 1)
+    with pytest.raises(GaveUp, match=r"failed 3 time\(s\), max_restarts=2.*boom 0.*boom 1.*boom 2"):
+        s.poke()
+    assert len(backend.submitted) == 3
+
+
+def test_a_config_error_is_not_restarted(sup):
+    s, backend, _ = sup
+    s.poke()
+    backend.states["job0"] = JobStatus(JobState.FAILED, "exit code 2", 2)
+    with pytest.raises(GaveUp, match="config or data error"):
+        s.poke()
+    assert len(backend.submitted) == 1
+
+
+def test_state_survives_a_new_supervisor_object(sup, tmp_path):
+    """Each Airflow poke builds a new Supervisor: it must carry on from the file, not submit again."""
+    s, backend, clock = sup
+    s.poke()
+    backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
+    again = Supervisor(backend, s.spec, s.policy, clock)
+    assert again.poke().state == "running" and len(backend.submitted) == 1
