@@ -85,7 +85,8 @@ def train(cfg: TrainConfig) -> dict:
     import torch.distributed as dist
     from deepspeed.runtime.zero.utils import ZeRORuntimeException
 
-    from model import FLAVORS, GPTNeoX, export_hf
+    from model import GPTNeoX, export_hf
+    from train.export import model_config
 
     cuda = torch.cuda.is_available()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -125,11 +126,10 @@ def train(cfg: TrainConfig) -> dict:
     if problems:
         raise DataError(f"{len(problems)} shard problem(s): " + "; ".join(problems[:5]))
 
-    if cfg.model.flavor not in FLAVORS:
-        raise typed_config.ConfigError(f"model.flavor {cfg.model.flavor!r} is not one of {list(FLAVORS)}")
-    mcfg = FLAVORS[cfg.model.flavor].with_vocab(manifest.vocab_size)
-    if cfg.model.max_seq_len:
-        mcfg = mcfg.replace(max_seq_len=manifest.seq_len if cfg.model.max_seq_len < 0 else cfg.model.max_seq_len)
+    try:
+        mcfg = model_config(cfg.model.flavor, cfg.model.max_seq_len, manifest)
+    except ValueError as e:
+        raise typed_config.ConfigError(str(e)) from e
     if manifest.seq_len > mcfg.max_seq_len:
         raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
                         f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")

@@ -1,0 +1,89 @@
+"""`python -m train.export RUN_DIR [--tag T] [--out DIR]`: a Hugging Face folder from a run's newest complete
+checkpoint (fp32 master weights gathered by DeepSpeed's zero_to_fp32), with the shards' tokenizer beside it."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from train import checkpoint as ckpt
+from train.data import read_manifest, tokenizer_dir
+
+MODEL_STATES = "mp_rank_00_model_states.pt"
+
+
+def model_config(flavor: str, max_seq_len: int, manifest):
+    """The flavor's shape with the manifest's vocabulary (and sequence length where asked): the trainer's rule."""
+    from model import FLAVORS
+
+    if flavor not in FLAVORS:
+        raise ValueError(f"model.flavor {flavor!r} is not one of {list(FLAVORS)}")
+    mcfg = FLAVORS[flavor].with_vocab(manifest.vocab_size)
+    if max_seq_len:
+        mcfg = mcfg.replace(max_seq_len=manifest.seq_len if max_seq_len < 0 else max_seq_len)
+    return mcfg
+
+
+def _weights(ckpt_dir: Path, tag: str, states: dict) -> dict:
+    if any((ckpt_dir / tag).glob("*optim_states.pt")) and states.get("ds_config", {}).get(
+            "zero_optimization", {}).get("stage", 0) > 0:
+        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
+        sd = get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir), tag=tag)
+    else:  # ZeRO-0: the engine's module weights are the model
+        sd = states["module"]
+    return {k.removeprefix("model."): v.float() for k, v in sd.items()}
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None, tag: str | None = None) -> Path:
+    import torch
+
+    from model import GPTNeoX, export_hf
+
+    run_dir = Path(run_dir)
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    ckpt_dir = Path(cfg["checkpoint"]["dir"]) if cfg["checkpoint"]["dir"] else run_dir / "checkpoints"
+    good, bad = ckpt.resumable(ckpt_dir, cfg["checkpoint"]["verify"])
+    if tag is None:
+        if not good:
+            raise FileNotFoundError(f"no complete checkpoint in {ckpt_dir}" + (
+                f" ({'; '.join(f'{t}: {why}' for t, why in bad)})" if bad else ""))
+        tag = good[0]
+    elif tag not in good:
+        raise FileNotFoundError(f"checkpoint {tag} in {ckpt_dir} is not complete (complete: {good})")
+    states = torch.load(ckpt_dir / tag / MODEL_STATES, map_location="cpu", weights_only=False)
+    manifest, root = read_manifest(cfg["data"]["manifest"])
+    model = GPTNeoX(model_config(cfg["model"]["flavor"], cfg["model"]["max_seq_len"], manifest))
+    model.load_state_dict(_weights(ckpt_dir, tag, states), strict=True)
+    final = Path(out) if out else run_dir / "hf"
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok = tokenizer_dir(manifest, root)
+    export_hf(model, tmp, tokenizer_dir=tok if tok and tok.is_dir() else None)
+    (tmp / "codefuse_checkpoint.txt").write_text(f"{ckpt_dir / tag}\nstep {states.get('step')}\n")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m train.export", description=__doc__)
+    p.add_argument("run_dir")
+    p.add_argument("--tag", help="checkpoint tag (default: the newest complete one)")
+    p.add_argument("--out", help="output folder (default: RUN_DIR/hf)")
+    a = p.parse_args(argv)
+    try:
+        print(f"Hugging Face export: {export_run(a.run_dir, a.out, a.tag)}")
+    except (FileNotFoundError, ValueError) as e:
+        print(f"export error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
