@@ -7,15 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 
 from pipeline.orchestration.args import DATA_STAGES, TOKEN_STEPS, param_schemas
+from pipeline.orchestration.assets import TOKEN_SHARDS
 
 DAG_ID = "codefuse_data"
 REPO = Path(__file__).resolve().parent.parent
 # the Python the driver and (local or same-image) executors run: the one Airflow's worker runs, unless set
 PYSPARK_PYTHON = os.environ.get("PIPELINE_PYSPARK_PYTHON", sys.executable)
-TOKEN_SHARDS = Asset(name="codefuse_token_shards", uri="file:///codefuse/token_shards")
+
 
 with DAG(
     dag_id=DAG_ID,

@@ -116,14 +116,14 @@ def check_path(name: str, value: typing.Any, roots: typing.Sequence[Path]) -> st
     return str(real)
 
 
-def _check_value(name: str, value: typing.Any, schema: dict) -> typing.Any:
+def check_value(name: str, value: typing.Any, schema: dict) -> typing.Any:
     kind = schema["type"]
     if kind == "array":
         if not isinstance(value, list):
             raise ParamError(f"param '{name}': expected a list, got {value!r}")
         if len(set(map(str, value))) != len(value):
             raise ParamError(f"param '{name}': repeated items in {value!r}")
-        return [_check_value(f"{name}[{i}]", v, schema["items"]) for i, v in enumerate(value)]
+        return [check_value(f"{name}[{i}]", v, schema["items"]) for i, v in enumerate(value)]
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         raise ParamError(f"param '{name}': expected an integer, got {value!r}")
     if kind == "number":
@@ -149,7 +149,7 @@ def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path]
         raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
     values = {name: conf.get(name, s["default"]) for name, s in schemas.items()}
     for name in CONFIG_PARAMS:
-        values[name] = _check_value(name, values[name], schemas[name])
+        values[name] = check_value(name, values[name], schemas[name])
     inputs = values["input_paths"]
     if not isinstance(inputs, list) or not inputs or len(inputs) > MAX_INPUTS:
         raise ParamError(f"param 'input_paths': expected a list of 1 to {MAX_INPUTS} paths, got {inputs!r}")

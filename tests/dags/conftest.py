@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -37,3 +38,32 @@ def airflow_db():
     pytest.importorskip("airflow")
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], check=True, capture_output=True, timeout=300)
     return _home
+
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+FILES = ["textwrap.py", "shlex.py", "fnmatch.py", "bisect.py", "json/decoder.py", "json/encoder.py",
+         "json/scanner.py", "csv.py", "glob.py", "colorsys.py"]
+
+
+def copy_corpus(root: Path) -> Path:
+    """A few real stdlib files under root/data/stdlib (the data DAG's input); returns root."""
+    data = root / "data" / "stdlib"
+    for name in FILES:
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(STDLIB / name, data / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_run(airflow_db, tmp_path_factory):
+    """One dag.test of the data DAG on the stdlib files (about 4 minutes): its shards feed the training DAG test."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    corpus = copy_corpus(tmp_path_factory.mktemp("data-dag"))
+    os.environ["PIPELINE_ALLOWED_ROOTS"] = str(corpus)
+    dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
+    conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), "run_name": "e2e",
+            "languages": ["Python"], "vocab_size": 2048, "tokenizer_sample_mb": 1.0, "seq_len": 64,
+            "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
+    # vocab 2048: the smallest round size that holds the 618 keyword forms as single tokens
+    return dag.test(run_conf=conf), corpus

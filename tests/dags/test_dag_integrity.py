@@ -24,7 +24,13 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "codefuse_data" in dagbag.dag_ids
+    assert {"codefuse_data", "codefuse_train"} <= set(dagbag.dag_ids)
+
+
+# tasks a retry cannot help: a refused form, shards that fail their checksums, and the job's own submission and
+# supervision (the supervisor restarts the training job itself; retrying the sensor would submit a second job)
+NO_RETRY = {("codefuse_train", "plan"), ("codefuse_train", "validate_manifest"),
+            ("codefuse_train", "submit"), ("codefuse_train", "supervise")}
 
 
 def test_dags_have_tags_owner_and_retries(dagbag):
@@ -32,7 +38,20 @@ def test_dags_have_tags_owner_and_retries(dagbag):
         assert dag.tags, dag_id
         for t in dag.tasks:
             assert t.owner not in ("", "airflow"), (dag_id, t.task_id)
-            assert t.retries >= 1, (dag_id, t.task_id)
+            assert (t.retries == 0) == ((dag_id, t.task_id) in NO_RETRY), (dag_id, t.task_id, t.retries)
+
+
+def test_the_training_dag_waits_on_the_shards_without_holding_a_slot(dagbag):
+    dag = dagbag.dags["codefuse_train"]
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["codefuse_token_shards"]
+    sensor = dag.get_task("supervise")
+    assert sensor.mode == "reschedule" and sensor.timeout >= 7 * 24 * 3600
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "validate_manifest", "node_health", "submit",
+                                                           "supervise", "export_hf", "evaluate"]
+    params = dag.params
+    assert params.get_param("backend").schema["enum"] == ["local", "slurm"]
+    assert "13B" in params.get_param("flavor").schema["enum"]
+    assert params.get_param("max_restarts").schema["maximum"] == 100
 
 
 def test_no_work_at_import_time(dagbag):

@@ -2,42 +2,24 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sysconfig
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("airflow")
+from tests.dags.conftest import copy_corpus
 
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
-FILES = ["textwrap.py", "shlex.py", "fnmatch.py", "bisect.py", "json/decoder.py", "json/encoder.py",
-         "json/scanner.py", "csv.py", "glob.py", "colorsys.py"]
+pytest.importorskip("airflow")
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    data = tmp_path / "data" / "stdlib"
-    for name in FILES:
-        (data / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(STDLIB / name, data / name)
-    return tmp_path
+    return copy_corpus(tmp_path)
 
 
 @pytest.mark.spark
-def test_dag_run_produces_shards_and_publishes_the_manifest(airflow_db, corpus, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
+def test_dag_run_produces_shards_and_publishes_the_manifest(data_run):
     from airflow.utils.state import DagRunState
 
-    from tests.dags.conftest import DAGS
-
-    monkeypatch.setenv("PIPELINE_ALLOWED_ROOTS", str(corpus))
-    dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
-    conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), "run_name": "e2e",
-            "languages": ["Python"], "vocab_size": 2048, "tokenizer_sample_mb": 1.0, "seq_len": 64,
-            "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
-    # vocab 2048: the smallest round size that holds the 618 keyword forms as single tokens
-    run = dag.test(run_conf=conf)
+    run, corpus = data_run
     assert run.state == DagRunState.SUCCESS, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
     out = corpus / "out" / "codefuse_data" / "e2e"

@@ -36,6 +36,7 @@ class JobSpec:
     procs_per_node: int = 1                   # GPUs per node; on a CPU machine, processes
     hosts: tuple[str, ...] = ()               # healthy hosts to use (empty: the backend's choice)
     exclude_hosts: tuple[str, ...] = ()       # hosts found unhealthy: never schedule on them
+    gpu_ids: tuple[int, ...] = ()             # one node: use these GPUs only (the healthy ones); empty = any
     python: str = field(default_factory=lambda: sys.executable)
     env: tuple[tuple[str, str], ...] = ()     # extra environment for every rank
     attempt: int = 0                          # 0 = first launch, n = n-th restart (names logs and scripts)

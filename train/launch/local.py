@@ -43,8 +43,13 @@ class LocalBackend:
         launcher = Path(spec.python).parent / "deepspeed"
         if not launcher.exists():
             raise FileNotFoundError(f"the deepspeed launcher is not next to {spec.python} (pip install deepspeed)")
-        return [str(launcher), "--num_gpus", str(spec.procs_per_node), "--master_port", str(_free_port()),
-                "--module", "train", *spec.train_args()]
+        if spec.gpu_ids:  # the launcher ignores CUDA_VISIBLE_DEVICES when told a count: name the GPUs instead
+            if len(spec.gpu_ids) < spec.procs_per_node:
+                raise ValueError(f"{spec.procs_per_node} processes but only GPUs {list(spec.gpu_ids)} to use")
+            where = ["--include", "localhost:" + ",".join(map(str, spec.gpu_ids[:spec.procs_per_node]))]
+        else:
+            where = ["--num_gpus", str(spec.procs_per_node)]
+        return [str(launcher), *where, "--master_port", str(_free_port()), "--module", "train", *spec.train_args()]
 
     def _env(self, spec: JobSpec) -> dict:
         env = {k: v for k, v in os.environ.items()

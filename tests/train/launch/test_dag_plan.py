@@ -1,0 +1,55 @@
+"""The training form: manifest from the form or the Asset event, hostile values refused, trainer keys checked."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.orchestration.args import ParamError
+from train.launch.dag_plan import job_spec, plan, policy
+
+
+@pytest.fixture
+def env(tmp_path):
+    tokens = tmp_path / "out" / "codefuse_data" / "r1" / "tokens"
+    tokens.mkdir(parents=True)
+    (tokens / "manifest.json").write_text("{}")
+    return {"PIPELINE_ALLOWED_ROOTS": str(tmp_path)}, tokens / "manifest.json"
+
+
+def test_the_asset_event_supplies_the_manifest_and_the_run_folder_sits_beside_the_data(env):
+    roots, manifest = env
+    p = plan({"max_steps": 40, "checkpoint_every": 10}, "asset_triggered__2026-11-26T10:00:00", str(manifest), roots)
+    assert p["run_dir"] == str(manifest.parent.parent / "train" / "asset_triggered__2026-11-26T10_00_00")
+    assert p["overrides"][:3] == [f"data.manifest={manifest}", "schedule.max_steps=40", "checkpoint.every_steps=10"]
+    spec = job_spec(p, "/venv/bin/python")
+    assert spec.preset == "debug" and spec.procs_per_node == 1 and spec.run_dir == p["run_dir"]
+    assert spec.train_args()[-1] == f"run.output={p['run_dir']}"
+    assert policy(p).max_restarts == 3 and policy(p).hang_seconds == 1800
+
+
+def test_the_form_manifest_wins_over_the_event_and_run_name_picks_the_folder(env, tmp_path):
+    roots, manifest = env
+    p = plan({"manifest": str(manifest), "run_name": "again", "output_root": str(tmp_path / "runs")}, "manual__x",
+             "/elsewhere/manifest.json", roots)
+    assert p["values"]["manifest"] == str(manifest) and p["run_dir"] == str(tmp_path / "runs" / "again")
+
+
+@pytest.mark.parametrize("conf, reason", [
+    ({}, "no codefuse_token_shards Asset event"),
+    ({"manifest": "/etc/passwd"}, "outside the allowed roots"),
+    ({"manifest": "$(reboot)"}, "not allowed in a path"),
+    ({"overrides": ["run.output=/tmp/x"]}, "set by the DAG"),
+    ({"overrides": ["model.flavour=13B"]}, "not KEY=VALUE with a trainer key"),
+    ({"overrides": ["batch.global_batch=7"]}, "trainer config"),
+    ({"backend": "local", "nodes": 4}, "local backend runs on one machine"),
+    ({"backend": "kubernetes"}, "not one of the allowed values"),
+    ({"slurm_partition": "gpu; scancel -u root"}, "not a partition name"),
+    ({"slurm_time_limit": "$(date)"}, "not D-HH:MM:SS"),
+    ({"max_restarts": -1}, "below the minimum"),
+    ({"flavor": "70B"}, "not one of the allowed values"),
+    ({"gpus": 8}, "unknown params"),
+])
+def test_refused_values_name_the_param_and_the_reason(env, conf, reason):
+    roots, manifest = env
+    asset = None if conf == {} else str(manifest)
+    with pytest.raises(ParamError, match=reason):
+        plan(conf, "manual__x", asset, roots)

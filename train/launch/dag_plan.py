@@ -1,0 +1,168 @@
+"""The training DAG's trigger form -> validated values -> the JobSpec and supervision policy (no Airflow here)."""
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+from pipeline.orchestration.args import ParamError, allowed_roots, check_path, check_value
+from train.launch.job import JobSpec
+from train.launch.supervisor import Policy
+
+BACKENDS = ("local", "slurm")
+_SLURM_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TIME_LIMIT = re.compile(r"(\d+-)?\d{1,3}(:\d{2}){0,2}")
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# keys the DAG sets itself: an override may not move the run's folder or its data
+_DAG_KEYS = ("run.output", "data.manifest", "checkpoint.dir")
+
+
+def param_schemas() -> dict[str, dict]:
+    from model import FLAVORS
+    from train.config import PRESETS
+
+    return {
+        "manifest": {"default": "", "type": "string", "maxLength": 4096,
+                     "description": "absolute path of the token shards' manifest.json; empty = the one in the "
+                                    "codefuse_token_shards Asset event that triggered this run"},
+        "output_root": {"default": "", "type": "string", "maxLength": 4096,
+                        "description": "folder for training runs (<output_root>/<run_name or run id>); empty = "
+                                       "<data run>/train beside the shards"},
+        "run_name": {"default": "", "type": "string", "maxLength": 64,
+                     "description": "names the run folder; the same name resumes that run from its checkpoints"},
+        "preset": {"default": "debug", "type": "string", "enum": list(PRESETS),
+                   "description": "training recipe (train/config.py PRESETS)"},
+        "flavor": {"default": "", "type": "string", "enum": ["", *FLAVORS],
+                   "description": "model flavor; empty = the preset's"},
+        "nodes": {"default": 1, "type": "integer", "minimum": 1, "maximum": 4096},
+        "gpus_per_node": {"default": 1, "type": "integer", "minimum": 1, "maximum": 16,
+                          "description": "processes per node: GPUs, or CPU processes where there is no GPU"},
+        "backend": {"default": "local", "type": "string", "enum": list(BACKENDS),
+                    "description": "local: the deepspeed launcher on the worker's machine; slurm: sbatch"},
+        "max_restarts": {"default": 3, "type": "integer", "minimum": 0, "maximum": 100,
+                         "description": "restarts from the newest checkpoint after a failure or hang"},
+        "hang_minutes": {"default": 30.0, "type": "number", "minimum": 0.1, "maximum": 1440,
+                         "description": "a running job that completes no step for this long is hung"},
+        "startup_minutes": {"default": 60.0, "type": "number", "minimum": 0.1, "maximum": 1440,
+                            "description": "time allowed until the first step of each attempt"},
+        "max_steps": {"default": 0, "type": "integer", "minimum": 0,
+                      "description": "optimizer steps; 0 = the preset's"},
+        "checkpoint_every": {"default": 0, "type": "integer", "minimum": 0,
+                             "description": "save every N steps (restarts resume from there); 0 = the preset's"},
+        "overrides": {"default": [], "type": "array", "maxItems": 64,
+                      "items": {"type": "string", "minLength": 3, "maxLength": 512},
+                      "description": "more trainer settings as KEY=VALUE (python -m train --help-config)"},
+        "slurm_partition": {"default": "", "type": "string", "maxLength": 64},
+        "slurm_time_limit": {"default": "", "type": "string", "maxLength": 16,
+                             "description": "sbatch --time, e.g. 2-00:00:00; empty = the partition's"},
+        "evaluate": {"default": True, "type": "boolean", "description": "run the evaluation after export"},
+        "eval_mode": {"default": "greedy", "type": "string", "enum": ["greedy", "sample", "beam"]},
+        "eval_samples": {"default": 1, "type": "integer", "minimum": 1, "maximum": 200,
+                         "description": "completions per problem (sample mode; the paper: 10 at T=0.2)"},
+        "eval_limit": {"default": 0, "type": "integer", "minimum": 0,
+                       "description": "evaluate the first N problems only; 0 = all"},
+        "eval_max_new_tokens": {"default": 256, "type": "integer", "minimum": 1, "maximum": 4096},
+    }
+
+
+def _keys() -> set[str]:
+    from pipeline import typed_config
+    from train.config import TrainConfig
+
+    return {k for k, _, _ in typed_config.describe(TrainConfig)}
+
+
+def _overrides(items: list[str]) -> list[str]:
+    keys, out = _keys(), []
+    for i, item in enumerate(items):
+        key, sep, value = item.partition("=")
+        if not sep or key not in keys:
+            raise ParamError(f"param 'overrides[{i}]': {item!r} is not KEY=VALUE with a trainer key")
+        if key in _DAG_KEYS:
+            raise ParamError(f"param 'overrides[{i}]': {key} is set by the DAG (use manifest / output_root)")
+        if any(not c.isprintable() for c in value):
+            raise ParamError(f"param 'overrides[{i}]': control characters in {item!r}")
+        out.append(item)
+    return out
+
+
+def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
+             env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
+    schemas = param_schemas()
+    unknown = sorted(set(conf) - set(schemas))
+    if unknown:
+        raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
+    v = {name: conf.get(name, s["default"]) for name, s in schemas.items()}
+    for name in schemas:
+        if name not in ("manifest", "output_root", "run_name", "overrides"):
+            v[name] = check_value(name, v[name], schemas[name])
+    roots = allowed_roots(env)
+    manifest = v["manifest"] or asset_manifest
+    if not manifest:
+        raise ParamError("param 'manifest': empty, and no codefuse_token_shards Asset event triggered this run")
+    v["manifest"] = check_path("manifest", manifest, roots)
+    if v["output_root"]:
+        v["output_root"] = check_path("output_root", v["output_root"], roots)
+    if not isinstance(v["run_name"], str) or (v["run_name"] and not _RUN_NAME.fullmatch(v["run_name"])):
+        raise ParamError(f"param 'run_name': {v['run_name']!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    if not isinstance(v["overrides"], list):
+        raise ParamError(f"param 'overrides': expected a list, got {v['overrides']!r}")
+    v["overrides"] = _overrides([check_value(f"overrides[{i}]", x, schemas["overrides"]["items"])
+                                 for i, x in enumerate(v["overrides"])])
+    if v["slurm_partition"] and not _SLURM_WORD.fullmatch(v["slurm_partition"]):
+        raise ParamError(f"param 'slurm_partition': {v['slurm_partition']!r} is not a partition name")
+    if v["slurm_time_limit"] and not _TIME_LIMIT.fullmatch(v["slurm_time_limit"]):
+        raise ParamError(f"param 'slurm_time_limit': {v['slurm_time_limit']!r} is not D-HH:MM:SS / HH:MM:SS / MM")
+    if v["backend"] == "local" and v["nodes"] != 1:
+        raise ParamError(f"param 'nodes': the local backend runs on one machine, got {v['nodes']} (use slurm)")
+    return v
+
+
+def run_dir(v: typing.Mapping[str, typing.Any], run_id: str) -> str:
+    """<output_root or <data run>/train>/<run_name or the run id made path-safe>."""
+    root = Path(v["output_root"]) if v["output_root"] else Path(v["manifest"]).parent.parent / "train"
+    name = v["run_name"] or re.sub(r"[^A-Za-z0-9._-]", "_", run_id).lstrip("._-") or "run"
+    return str(root / name)
+
+
+def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
+    sets = [f"data.manifest={v['manifest']}"]
+    if v["flavor"]:
+        sets.append(f"model.flavor={v['flavor']}")
+    if v["max_steps"]:
+        sets.append(f"schedule.max_steps={v['max_steps']}")
+    if v["checkpoint_every"]:
+        sets.append(f"checkpoint.every_steps={v['checkpoint_every']}")
+    # the export task writes <run>/hf from the newest checkpoint; the trainer's own export would do it twice
+    return [*sets, "run.export_hf=false", "logging.progress_bar=false", *v["overrides"]]
+
+
+def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str | None = None,
+         env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
+    """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
+    from pipeline import typed_config
+    from train.config import check, load
+
+    v = validate(conf, asset_manifest, env)
+    out = run_dir(v, run_id)
+    sets = trainer_overrides(v)
+    try:  # the trainer's own loader and cross-key rules agree now, not an hour into a queue
+        cfg = load(v["preset"], None, [*sets, f"run.output={out}"])
+        check(cfg)
+    except typed_config.ConfigError as e:
+        raise ParamError(f"trainer config: {e}") from e
+    return {"values": v, "run_dir": out, "overrides": sets,
+            "policy": {"max_restarts": v["max_restarts"], "hang_seconds": v["hang_minutes"] * 60,
+                       "startup_seconds": v["startup_minutes"] * 60}}
+
+
+def job_spec(planned: typing.Mapping[str, typing.Any], python: str, env: dict[str, str] | None = None,
+             exclude_hosts: typing.Sequence[str] = ()) -> JobSpec:
+    v = planned["values"]
+    return JobSpec(run_dir=planned["run_dir"], preset=v["preset"], overrides=tuple(planned["overrides"]),
+                   nodes=v["nodes"], procs_per_node=v["gpus_per_node"], python=python,
+                   env=tuple(sorted((env or {}).items())), exclude_hosts=tuple(exclude_hosts))
+
+
+def policy(planned: typing.Mapping[str, typing.Any]) -> Policy:
+    return Policy(**planned["policy"])
