@@ -25,3 +25,14 @@ def sandboxed():
 def python_problem(body_check: str = "    assert candidate() is True\n", prompt: str = "def f():\n") -> Problem:
     """A problem whose tests call f() and check what it returns (True, unless body_check says otherwise)."""
     return Problem("t/0", prompt, f"def check(candidate):\n{body_check}", "f", "python")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A Hugging Face folder of the debug flavor (see tiny_model.py), made once per test session."""
+    import torch
+
+    from tests.evaluation.tiny_model import tiny_hf_model
+
+    torch.set_num_threads(1)
+    return tiny_hf_model(tmp_path_factory.mktemp("eval-model") / "hf")
