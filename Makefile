@@ -31,12 +31,14 @@ help:
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
 	@echo "make test-airflow                                       only the DAG tests (make test runs them too)"
 	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
+	@echo "make eval MODEL=dir [ARGS='--preset sample --limit 20']  pass@k of a checkpoint on HumanEval, sandboxed"
+	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -103,7 +105,18 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags
+	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags evaluation
 
 test-airflow: setup
 	$(BIN)/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py $(ARGS)
+
+# pass@k of any folder transformers loads (the trainer writes one to $(TRAIN_OUT)/hf); results in $(EVAL_OUT).
+.PHONY: eval bench-eval
+MODEL    ?=
+EVAL_OUT ?= out/eval
+eval: setup
+	@test -n "$(MODEL)" || { echo "make eval needs MODEL=path/to/hf_folder (e.g. out/run/train/hf)"; exit 2; }
+	$(BIN)/python -m evaluation --model $(MODEL) --out $(EVAL_OUT) $(ARGS)
+
+bench-eval: setup
+	$(BIN)/python -m bench.eval_sandbox_throughput $(ARGS)

@@ -1,0 +1,78 @@
+"""CLI: `python -m evaluation --model DIR ...` (pass@k), `--samples FILE | --canonical` (score only), `bleu ...`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evaluation.config import MODES, PRESETS, parse_ks
+
+
+def passk_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation", description="pass@k of a checkpoint, sandboxed. "
+                                "`python -m evaluation bleu -h` for comment BLEU.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a folder transformers loads (e.g. the trainer's HF export)")
+    src.add_argument("--samples", help="score completions made elsewhere: JSONL of {task_id, completion}")
+    src.add_argument("--canonical", action="store_true", help="score each problem's canonical_solution")
+    p.add_argument("--benchmark", default="humaneval", help="humaneval | humaneval-rust | path to a JSONL file")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="the seed's settings (sample: T=0.2 top-p 0.95 n=10)")
+    p.add_argument("--mode", choices=MODES)
+    p.add_argument("--n", type=int)
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--top-p", type=float, dest="top_p")
+    p.add_argument("--num-beams", type=int, dest="num_beams")
+    p.add_argument("--k", type=parse_ks, help="comma-separated, e.g. 1,10")
+    p.add_argument("--limit", type=int, help="only the first N problems")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+    p.add_argument("--max-new-tokens", type=int, dest="max_new_tokens")
+    p.add_argument("--device")
+    p.add_argument("--workers", type=int, help="sandboxes at once")
+    p.add_argument("--wall-seconds", type=float, dest="wall_seconds")
+    p.add_argument("--memory-mb", type=int, dest="memory_mb")
+    p.add_argument("--no-progress", action="store_false", dest="progress", default=None)
+    p.add_argument("--out", default="out/eval", help="folder for eval.json and samples.jsonl")
+    return p
+
+
+def bleu_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation bleu", description="BLEU of generated comments against "
+                                "held-out code–comment pairs of the sft stage")
+    p.add_argument("--model", required=True)
+    p.add_argument("--pairs", required=True, help="the sft stage's kept pairs: <run>/sft/status=kept")
+    p.add_argument("--fraction", type=float, default=0.05, help="share of pairs held out (by hash of id)")
+    p.add_argument("--split-seed", type=int, default=0, dest="split_seed")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--max-new-tokens", type=int, default=64, dest="max_new_tokens")
+    p.add_argument("--batch-size", type=int, default=8, dest="batch_size")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default="out/eval")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bleu"]:
+        from evaluation.bleu import evaluate_bleu
+
+        a = vars(bleu_parser().parse_args(argv[1:]))
+        evaluate_bleu(a.pop("model"), a.pop("pairs"), a.pop("out"), a.pop("fraction"), a.pop("split_seed"),
+                      a.pop("limit"), **a)
+        return 0
+    a = vars(passk_parser().parse_args(argv))
+    model, samples, canonical, out = a.pop("model"), a.pop("samples"), a.pop("canonical"), a.pop("out")
+    settings = {**PRESETS.get(a.pop("preset") or "", {}), **{k: v for k, v in a.items() if v is not None}}
+    if model:
+        from evaluation.harness import evaluate
+
+        evaluate(model, out, **settings)
+    else:
+        from evaluation.harness import score_samples
+
+        score_samples(samples, out, canonical=canonical, **settings)
+    print(f"wrote {out}/eval.json and {out}/samples.jsonl")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Rust samples: prompt + completion + the #[cfg(test)] module built with `rustc --test`, then run; both sandboxed."""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from evaluation import sandbox
+from evaluation.executors import (
+    COMPILE,
+    CRASHED,
+    FAILED,
+    MEMORY,
+    PASSED,
+    TIMEOUT,
+    Executor,
+    Result,
+    last_line,
+    signal_detail,
+)
+
+# rustc and its linker need far more memory, time and processes than the tests they build
+COMPILE_LIMITS = sandbox.Limits(wall_seconds=120, cpu_seconds=120, memory_bytes=8 << 30, file_bytes=256 << 20,
+                                processes=64)
+DEFAULT_EDITION = "2021"
+
+
+def program(problem, completion: str) -> str:
+    """The crate: HumanEval-Rust's prompt ends inside the function signature's brace; the tests are a test module."""
+    return f"{problem.prompt}{completion}\n\n{problem.test}\n"
+
+
+@functools.lru_cache(maxsize=1)
+def toolchain() -> tuple[str, str] | None:
+    """(rustc inside the sysroot, sysroot) of the rustc on PATH or in ~/.cargo/bin, or None when there is none."""
+    rustc = shutil.which("rustc") or shutil.which("rustc", path=str(Path.home() / ".cargo" / "bin"))
+    if not rustc:
+        return None
+    try:
+        sysroot = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60,
+                                 check=True).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        return None
+    real = os.path.join(sysroot, "bin", "rustc")
+    return (real, sysroot) if os.path.isfile(real) else None
+
+
+def classify_test_run(outcome: sandbox.Outcome) -> tuple[str, str]:
+    out = outcome.stdout + outcome.stderr
+    if outcome.timed_out:
+        return TIMEOUT, "wall-clock limit"
+    if outcome.returncode == 0:
+        return PASSED, ""
+    if "memory allocation of" in out or "capacity overflow" in out:
+        return MEMORY, next(line for line in out.splitlines() if "memory allocation of" in line
+                            or "capacity overflow" in line)[:300]
+    if outcome.signal == 24:  # SIGXCPU
+        return TIMEOUT, "CPU-time limit (SIGXCPU)"
+    if outcome.returncode == 101 and "panicked at" in out:
+        panic = [line for line in out.splitlines() if "panicked at" in line or "assertion" in line]
+        return FAILED, (panic[-1] if panic else last_line(out))[:300]
+    return CRASHED, signal_detail(outcome) or last_line(out) or f"exit status {outcome.returncode}"
+
+
+class RustExecutor(Executor):
+    language = "rust"
+
+    def available(self) -> tuple[bool, str]:
+        if toolchain() is None:
+            return False, "Rust toolchain missing: no rustc on PATH or in ~/.cargo/bin (install it with rustup)"
+        if shutil.which("cc") is None:
+            return False, "Rust toolchain missing: rustc needs a linker and `cc` is not installed (apt-get install gcc)"
+        ok, why = sandbox.available()
+        return (True, "") if ok else (False, f"sandbox unavailable: {why}")
+
+    def check(self, problem, completion: str, limits: sandbox.Limits, slot: int = 0) -> Result:
+        tools = toolchain()
+        if tools is None:
+            raise RuntimeError(self.available()[1])
+        rustc, sysroot = tools
+        edition = str((problem.extra or {}).get("edition") or DEFAULT_EDITION)
+        with sandbox.Sandbox(slot, ro_paths=(sysroot,)) as box:
+            src = box.write("main.rs", program(problem, completion))
+            built = box.run([rustc, "--test", f"--edition={edition}", "-C", "opt-level=1", "-C", "codegen-units=1",
+                             "--cap-lints=allow", "-o", f"{sandbox.INSIDE}/tests", src],
+                            replace(COMPILE_LIMITS, processes=max(COMPILE_LIMITS.processes, limits.processes)))
+            if built.timed_out:
+                return Result(TIMEOUT, "compile: wall-clock limit", round(built.seconds, 4))
+            if built.returncode != 0:
+                errors = [line for line in built.stderr.splitlines() if line.startswith("error")]
+                return Result(COMPILE, (errors[0] if errors else last_line(built.stderr))[:300],
+                              round(built.seconds, 4))
+            ran = box.run([f"{sandbox.INSIDE}/tests", "--test-threads=1"], limits)
+        status, detail = classify_test_run(ran)
+        return Result(status, detail, round(built.seconds + ran.seconds, 4))
