@@ -80,4 +80,5 @@ def test_train_dag_survives_a_killed_trainer_and_exports(data_run, monkeypatch):
     assert tok.decode(out[0]).startswith("def parse(")
     assert f"global_step{STEPS}" in (hf / "codefuse_checkpoint.txt").read_text()
     result = json.loads((run_dir / "eval" / "eval.json").read_text())
-    assert result["problems"] == 2 and 0.0 <= result["pass@1"] <= 1.0
+    assert result["n_tasks"] == 2 and result["n_samples"] == 2 and 0.0 <= result["overall"]["pass@1"] <= 1.0
+    assert sum(result["status_counts"].values()) == 2

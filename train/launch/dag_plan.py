@@ -56,6 +56,9 @@ def param_schemas() -> dict[str, dict]:
         "slurm_time_limit": {"default": "", "type": "string", "maxLength": 16,
                              "description": "sbatch --time, e.g. 2-00:00:00; empty = the partition's"},
         "evaluate": {"default": True, "type": "boolean", "description": "run the evaluation after export"},
+        "eval_benchmark": {"default": "humaneval", "type": "string", "maxLength": 4096,
+                           "description": "humaneval, humaneval-rust, or an absolute path of a JSONL problem file "
+                                          "under the allowed roots"},
         "eval_mode": {"default": "greedy", "type": "string", "enum": ["greedy", "sample", "beam"]},
         "eval_samples": {"default": 1, "type": "integer", "minimum": 1, "maximum": 200,
                          "description": "completions per problem (sample mode; the paper: 10 at T=0.2)"},
@@ -94,7 +97,7 @@ def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
         raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
     v = {name: conf.get(name, s["default"]) for name, s in schemas.items()}
     for name in schemas:
-        if name not in ("manifest", "output_root", "run_name", "overrides"):
+        if name not in ("manifest", "output_root", "run_name", "overrides", "eval_benchmark"):
             v[name] = check_value(name, v[name], schemas[name])
     roots = allowed_roots(env)
     manifest = v["manifest"] or asset_manifest
@@ -109,6 +112,8 @@ def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
         raise ParamError(f"param 'overrides': expected a list, got {v['overrides']!r}")
     v["overrides"] = _overrides([check_value(f"overrides[{i}]", x, schemas["overrides"]["items"])
                                  for i, x in enumerate(v["overrides"])])
+    if v["eval_benchmark"] not in ("humaneval", "humaneval-rust"):
+        v["eval_benchmark"] = check_path("eval_benchmark", v["eval_benchmark"], roots)
     if v["slurm_partition"] and not _SLURM_WORD.fullmatch(v["slurm_partition"]):
         raise ParamError(f"param 'slurm_partition': {v['slurm_partition']!r} is not a partition name")
     if v["slurm_time_limit"] and not _TIME_LIMIT.fullmatch(v["slurm_time_limit"]):

@@ -97,12 +97,24 @@ def export_and_check(run_dir: str) -> str:
 
 
 def evaluate(planned: typing.Mapping, hf_dir: str) -> dict:
-    """The evaluation harness on the export, results in <run>/eval beside the checkpoints."""
+    """The evaluation harness on the export: pass@k in <run>/eval beside the checkpoints, plus comment BLEU when the
+    data run has SFT code-comment pairs (<data run>/sft/status=kept)."""
     v = planned["values"]
     if not v["evaluate"]:
         return {"skipped": "evaluate=false"}
-    from evaluation import evaluate as run_eval
+    from evaluation.harness import evaluate as run_eval
 
     out = Path(planned["run_dir"]) / "eval"
-    return run_eval(hf_dir, str(out), mode=v["eval_mode"], n=v["eval_samples"], limit=v["eval_limit"] or None,
-                    max_new_tokens=v["eval_max_new_tokens"])
+    n = v["eval_samples"] if v["eval_mode"] == "sample" else 1
+    ks = [k for k in (1, 10, 100) if k <= n]
+    result = run_eval(hf_dir, out, benchmark=v["eval_benchmark"], mode=v["eval_mode"], n=n, k=ks,
+                      limit=v["eval_limit"] or None, max_new_tokens=v["eval_max_new_tokens"], progress=False)
+    summary = {"eval": str(out / "eval.json"), "tasks": result["n_tasks"], **result["overall"]}
+    pairs = Path(v["manifest"]).parent.parent / "sft" / "status=kept"
+    if pairs.is_dir():
+        from evaluation.bleu import evaluate_bleu
+
+        bleu = evaluate_bleu(hf_dir, pairs, out, limit=v["eval_limit"] or 200, max_new_tokens=64, progress=False)
+        summary["bleu"] = bleu.get("bleu")
+    print(f"evaluation: {summary}")
+    return summary
