@@ -48,16 +48,21 @@ java-check:
 	@bash scripts/check_java.sh
 
 # Raw code to a loadable model: the stages, a tokenizer, token shards, then a short CPU training of the debug flavor
-# (loss printed as it falls) and its Hugging Face export in $(OUTPUT)/train/hf. ARGS go to the pipeline commands,
-# RUN_TRAIN_ARGS to the trainer; SEQ_LEN is the demo's sequence length (the 13B recipe uses 4096).
+# (loss printed as it falls), its Hugging Face export in $(OUTPUT)/train/hf, and sandboxed HumanEval pass@1 of that
+# model on the first RUN_EVAL_LIMIT problems (about 0 for a 30-step model: the point is that the whole path runs).
+# ARGS go to the pipeline commands, RUN_TRAIN_ARGS to the trainer; SEQ_LEN is the demo's sequence length (the 13B
+# recipe uses 4096).
 SEQ_LEN        ?= 512
 RUN_TRAIN_ARGS ?=
+RUN_EVAL_LIMIT ?= 20
 run: setup
 	$(BIN)/python -m pipeline run $(if $(INPUT),--input $(INPUT)) --output $(OUTPUT) $(ARGS)
 	$(BIN)/python -m pipeline tokenizer-train --output $(OUTPUT) $(ARGS)
 	$(BIN)/python -m pipeline tokenize --output $(OUTPUT) --set tokenize.seq_len=$(SEQ_LEN) $(ARGS)
 	$(BIN)/python -m train --preset debug --set data.manifest=$(OUTPUT)/tokens/manifest.json \
 	  --set run.output=$(OUTPUT)/train --set logging.every_steps=5 $(RUN_TRAIN_ARGS)
+	$(BIN)/python -m evaluation --model $(OUTPUT)/train/hf --limit $(RUN_EVAL_LIMIT) --max-new-tokens 128 \
+	  --no-progress --out $(OUTPUT)/train/eval
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)

@@ -51,7 +51,17 @@ def bleu_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    from evaluation.executors import ToolchainMissing
+    from evaluation.sandbox import SandboxUnavailable
+
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except (ValueError, FileNotFoundError, ToolchainMissing, SandboxUnavailable) as e:  # settings, benchmark, model
+        print(f"evaluation error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["bleu"]:
         from evaluation.bleu import evaluate_bleu
 

@@ -13,6 +13,9 @@ def load(model_dir: str | Path, device: str = "cpu"):
     """(model, tokenizer) with left padding, so a batch's prompts all end where generation starts."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if not (Path(model_dir) / "config.json").is_file():  # else transformers takes the path for a hub repo id
+        raise FileNotFoundError(f"{model_dir} is not a model folder (no config.json): give the trainer's HF export, "
+                                f"e.g. <run>/train/hf")
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     tok.padding_side, tok.truncation_side = "left", "left"
     if tok.pad_token is None:
