@@ -8,8 +8,10 @@ from pathlib import Path
 
 from train.launch.job import JobSpec
 
-# #SBATCH lines are parsed by sbatch, not by the shell: their values may hold no space, quote, backslash or newline
-_SBATCH_VALUE = re.compile(r"^[^\s'\"\\]+$")
+# #SBATCH lines are parsed by sbatch, not by the shell: a value may hold spaces and single quotes inside the double
+# quotes sbatch understands there, but no double quote, backslash or line break
+_SBATCH_VALUE = re.compile(r'^[^"\\\r\n]+$')
+_PLAIN = re.compile(r"^[^\s']+$")
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TERM_EXIT = 143  # what the script exits with on SIGTERM (scancel, time limit, preemption)
@@ -48,9 +50,9 @@ def exit_file(run_dir: str, job_id: str) -> Path:
 def _sbatch(option: str, value: object) -> str:
     text = str(value)
     if not _SBATCH_VALUE.match(text):
-        raise ValueError(f"sbatch option {option} cannot carry {text!r}: #SBATCH values may not hold spaces, quotes, "
-                         "backslashes or newlines")
-    return f"#SBATCH {option}={text}"
+        raise ValueError(f"sbatch option {option} cannot carry {text!r}: #SBATCH values may not hold double quotes, "
+                         "backslashes or line breaks")
+    return f"#SBATCH {option}={text}" if _PLAIN.match(text) else f'#SBATCH {option}="{text}"'
 
 
 def _hosts(kind: str, hosts: tuple[str, ...]) -> str:
@@ -85,7 +87,7 @@ def _header(spec: JobSpec, opt: ScriptOptions) -> list[str]:
         if value:
             lines.append(_sbatch(option, value))
     for extra in opt.sbatch_options:
-        if not extra.startswith("--") or not _SBATCH_VALUE.match(extra):
+        if not extra.startswith("--") or not _PLAIN.match(extra) or not _SBATCH_VALUE.match(extra):
             raise ValueError(f"extra sbatch option {extra!r} must look like --name=value with no spaces or quotes")
         lines.append(f"#SBATCH {extra}")
     return lines
