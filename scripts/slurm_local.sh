@@ -105,9 +105,12 @@ up() {
       --pid-file="$STATE/run/munged.pid" --log-file="$STATE/log/munged.log" --seed-file="$STATE/munge/seed" \
       </dev/null >>"$STATE/log/daemons.out" 2>&1
   fi
-  echo "starting slurmctld and slurmd ($CONF)"
-  setsid slurmctld -f "$CONF" </dev/null >>"$STATE/log/daemons.out" 2>&1
-  setsid slurmd -f "$CONF" </dev/null >>"$STATE/log/daemons.out" 2>&1
+  local d
+  for d in slurmctld slurmd; do
+    running "$STATE/run/$d.pid" && continue
+    echo "starting $d ($CONF)"
+    setsid "$d" -f "$CONF" </dev/null >>"$STATE/log/daemons.out" 2>&1
+  done
   for _ in $(seq 60); do
     if [[ $(sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; then
       echo "Slurm is up: node $NODE idle ($(nproc) CPUs); export SLURM_CONF=$CONF"

@@ -1,6 +1,7 @@
 """Slurm backend: sbatch a generated script, poll squeue / scontrol (then the job's exit file), scancel."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -100,6 +101,8 @@ class SlurmBackend(ScriptOptions):
         return path
 
     def submit(self, spec: JobSpec) -> str:
+        """Write the script and sbatch it; a relative run_dir is made absolute (the record must find it later)."""
+        spec = dataclasses.replace(spec, run_dir=os.path.abspath(spec.run_dir))
         script = self.write_script(spec)
         r = self._run(["sbatch", "--parsable", str(script)])
         if r.returncode != 0:
