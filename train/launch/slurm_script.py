@@ -77,7 +77,8 @@ def _header(spec: JobSpec, opt: ScriptOptions) -> list[str]:
     if opt.gpus and spec.procs_per_node > 0:
         lines.append(_sbatch("--gpus-per-node", spec.procs_per_node))
     lines += [_sbatch("--cpus-per-task", opt.cpus_per_task or spec.procs_per_node),
-              _sbatch("--output", log), _sbatch("--error", log), "#SBATCH --requeue"]
+              _sbatch("--output", log), _sbatch("--error", log), "#SBATCH --requeue",
+              "#SBATCH --open-mode=append"]       # a requeued run adds to the log instead of replacing it
     if spec.exclude_hosts:
         lines.append(_sbatch("--exclude", _hosts("excluded", spec.exclude_hosts)))
     if spec.hosts:

@@ -29,7 +29,8 @@ def test_header_for_gpu_nodes_with_excludes_and_hosts(tmp_path):
     assert _sbatch_lines(render(spec, opt)) == [
         "#SBATCH --job-name=cf-13b", "#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=1",
         "#SBATCH --gpus-per-node=8", "#SBATCH --cpus-per-task=64", f"#SBATCH --output={log}",
-        f"#SBATCH --error={log}", "#SBATCH --requeue", "#SBATCH --exclude=gpu07,gpu09",
+        f"#SBATCH --error={log}", "#SBATCH --requeue", "#SBATCH --open-mode=append",
+        "#SBATCH --exclude=gpu07,gpu09",
         "#SBATCH --nodelist=gpu01,gpu02", "#SBATCH --time=2-00:00:00", "#SBATCH --partition=a100",
         "#SBATCH --account=llm", "#SBATCH --qos=high"]
 
