@@ -146,6 +146,8 @@ class SlurmBackend(ScriptOptions):
             raise SlurmError(f"Slurm does not know job {job_id} and {self._record(job_id)} does not exist: it was "
                              "not submitted through this state_dir") from None
         path = exit_file(record["run_dir"], job_id)
+        if not path.exists() and record.get("cancelled"):
+            return JobStatus(JobState.CANCELLED, f"cancelled by scancel before its script ran (no {path.name})")
         if not path.exists():
             return JobStatus(JobState.FAILED, f"slurm job {job_id} is gone and left no exit file {path} (killed "
                                               "before its trap ran: node failure or SIGKILL)")

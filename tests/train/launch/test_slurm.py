@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from tests.train.shards import real_token_shards
-from train.launch.job import JobSpec, JobState
+from train.launch.job import JobSpec, JobState, JobStatus
 from train.launch.slurm import SlurmBackend, SlurmError
 
 pytestmark = pytest.mark.slurm
@@ -146,6 +146,19 @@ def test_cancel_of_a_running_trainer(backend, shards, tmp_path):
     after = backend.poll(job_id)
     assert (after.state, after.exit_code) == (JobState.CANCELLED, 143), after
     assert after.detail == f"cancelled by scancel; exit code 143 from slurm-{job_id}.exit"
+
+
+def test_cancel_of_a_pending_job(slurm_conf, tmp_path):
+    backend = SlurmBackend(slurm_conf=slurm_conf, gpus=False, state_dir=str(tmp_path / "jobs"),
+                           sbatch_options=("--begin=now+3600",))
+    job_id = backend.submit(JobSpec(run_dir=str(tmp_path / "run")))
+    assert backend.poll(job_id) == JobStatus(JobState.PENDING, "slurm PENDING (BeginTime)")
+    backend.cancel(job_id)
+    assert backend.poll(job_id) == JobStatus(JobState.CANCELLED, "slurm CANCELLED exit code 0 (BeginTime)", 0)
+    _wait_purged(backend, job_id)
+    assert backend.poll(job_id) == JobStatus(JobState.CANCELLED,
+                                             f"cancelled by scancel before its script ran (no slurm-{job_id}.exit)")
+    assert not (tmp_path / "run" / "launch" / f"slurm-{job_id}.out").exists()
 
 
 def test_unhealthy_nodes_are_left_out_and_too_few_fail(slurm_conf, shards, tmp_path):
