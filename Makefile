@@ -27,6 +27,7 @@ help:
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
 	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
+	@echo "make slurm-up / slurm-down                             a one-node Slurm on 127.0.0.1 (root; SLURM_CONF=/tmp/codefuse-slurm/slurm.conf)"
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
 	@echo "make test-airflow                                       only the DAG tests (make test runs them too)"
@@ -101,6 +102,13 @@ cluster-up: setup
 
 cluster-down:
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/spark_cluster.sh down
+
+.PHONY: slurm-up slurm-down
+slurm-up:
+	bash scripts/slurm_local.sh up
+
+slurm-down:
+	bash scripts/slurm_local.sh down
 
 submit: dist
 	PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python $(BIN)/spark-submit --master $(SPARK_MASTER_URL) \
