@@ -1,11 +1,17 @@
-"""Shared fixtures: one session-scoped local[2] SparkSession, and a small run config writing under tmp_path."""
+"""Shared fixtures: one session-scoped local[2] SparkSession, a small run config writing under tmp_path, and a real
+one-node Slurm (scripts/slurm_local.sh) for the tests that submit to it."""
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from pipeline import typed_config
 from pipeline.config import PipelineConfig, SparkConfig
 
+ROOT = Path(__file__).resolve().parents[1]
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2, driver_memory="2g", arrow_batch_rows=200)
 
 
@@ -27,3 +33,21 @@ def make_cfg(tmp_path):
                           "driver_memory": TEST_SPARK.driver_memory, "arrow_batch_rows": TEST_SPARK.arrow_batch_rows}}
         return typed_config.load(PipelineConfig, None, overrides, base=base)
     return build
+
+
+@pytest.fixture(scope="session")
+def slurm_conf(tmp_path_factory):
+    """SLURM_CONF of a cluster started for this session; MinJobAge=5 so finished jobs leave scontrol quickly."""
+    if os.geteuid() != 0:
+        pytest.skip("the local Slurm runs slurmd as root (it must, to start jobs); run the slurm tests as root")
+    state = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": "6917",
+           "SLURM_LOCAL_D_PORT": "6918", "SLURM_LOCAL_MIN_JOB_AGE": "5"}
+    script = str(ROOT / "scripts" / "slurm_local.sh")
+    up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=600)
+    assert up.returncode == 0, f"slurm_local.sh up failed:\n{up.stdout}\n{up.stderr}"
+    try:
+        yield str(state / "slurm.conf")
+    finally:
+        down = subprocess.run(["bash", script, "down"], env=env, capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr

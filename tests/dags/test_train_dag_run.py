@@ -82,3 +82,36 @@ def test_train_dag_survives_a_killed_trainer_and_exports(data_run, monkeypatch):
     result = json.loads((run_dir / "eval" / "eval.json").read_text())
     assert result["n_tasks"] == 2 and result["n_samples"] == 2 and 0.0 <= result["overall"]["pass@1"] <= 1.0
     assert sum(result["status_counts"].values()) == 2
+
+
+@pytest.mark.spark
+@pytest.mark.slurm
+def test_train_dag_submits_to_slurm(data_run, slurm_conf, monkeypatch):
+    """backend=slurm: the health sweep srun-checks the node, sbatch runs the trainer (torchrun under srun), the
+    sensor sees it finish, the export loads."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from tests.dags.conftest import DAGS
+
+    _, corpus = data_run
+    manifest = corpus / "out" / "codefuse_data" / "e2e" / "tokens" / "manifest.json"
+    monkeypatch.setenv("SLURM_CONF", slurm_conf)
+    monkeypatch.setenv("CODEFUSE_TRAIN_POKE_SECONDS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_train"]
+    conf = {"manifest": str(manifest), "run_name": "slurm", "backend": "slurm", "slurm_gpus": False,
+            "slurm_time_limit": "15", "max_steps": 6, "checkpoint_every": 3, "evaluate": False,
+            "overrides": ["logging.tensorboard=false"]}
+    run = dag.test(run_conf=conf)
+    assert run.state == DagRunState.SUCCESS, {ti.task_id: ti.state for ti in run.get_task_instances()}
+    run_dir = corpus / "out" / "codefuse_data" / "e2e" / "train" / "slurm"
+    attempts = json.loads((run_dir / "launch" / "supervisor.json").read_text())["attempts"]
+    assert len(attempts) == 1 and attempts[0]["job_id"].isdigit() and attempts[0]["outcome"] == "succeeded"
+    script = (run_dir / "launch" / "slurm-attempt-0.sbatch").read_text()
+    assert "#SBATCH --time=" in script and "torch.distributed.run" in script and "--gpus-per-node" not in script
+    assert (run_dir / "launch" / f"slurm-{attempts[0]['job_id']}.exit").read_text().strip() == "0"
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(run_dir / "hf").config.vocab_size >= 2048
+    assert run.get_task_instance("evaluate").state == "success"  # evaluate=false: the task says so and passes

@@ -53,6 +53,8 @@ def param_schemas() -> dict[str, dict]:
                       "items": {"type": "string", "minLength": 3, "maxLength": 512},
                       "description": "more trainer settings as KEY=VALUE (python -m train --help-config)"},
         "slurm_partition": {"default": "", "type": "string", "maxLength": 64},
+        "slurm_gpus": {"default": True, "type": "boolean",
+                       "description": "request --gpus-per-node=gpus_per_node (off for CPU-only partitions)"},
         "slurm_time_limit": {"default": "", "type": "string", "maxLength": 16,
                              "description": "sbatch --time, e.g. 2-00:00:00; empty = the partition's"},
         "evaluate": {"default": True, "type": "boolean", "description": "run the evaluation after export"},

@@ -27,7 +27,7 @@ class ScriptOptions:
     workdir: str | None = None             # sbatch --chdir (default: the submitting process's directory)
     cpus_per_task: int | None = None       # per node (one task per node); default: procs_per_node
     gpus: bool = True                      # request --gpus-per-node=procs_per_node; False on CPU machines
-    health_check: bool = False             # run the health pre-flight on every node first
+    health_check: bool = True              # run the health pre-flight (train.launch.health) on every node first
     health_cmd: tuple[str, ...] = ()       # the pre-flight command; default: <python> -m train.launch.health --json
     spare_nodes: int = 0                   # allocate this many extra nodes so unhealthy ones can be left out
     master_port: int | None = None         # rendezvous port; default 20000 + job id % 20000

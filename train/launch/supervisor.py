@@ -67,7 +67,15 @@ class Supervisor:
         if not state["attempts"]:
             return self._submit(state, 0, "first launch")
         cur = state["attempts"][-1]
-        status = self.backend.poll(cur["job_id"])
+        try:
+            status = self.backend.poll(cur["job_id"])
+        except Exception as e:  # a scheduler that does not answer now (slurmctld restarting): decide next time
+            cur["poll_errors"] = cur.get("poll_errors", 0) + 1
+            self._save(state)
+            return Verdict(False, "unknown", f"could not poll {cur['job_id']} ({type(e).__name__}: {e}); "
+                                             f"{cur['poll_errors']} failed poll(s) in a row", cur["attempt"],
+                           cur.get("step", 0))
+        cur["poll_errors"] = 0
         beat = heartbeat.read(self.spec.run_dir)
         now = self.clock()
         key = [beat.phase, beat.step, beat.pid] if beat else None

@@ -29,11 +29,20 @@ def check_manifest(path: str) -> dict:
 
 def node_health(planned: typing.Mapping, python: str) -> dict:
     """local: NVML on this machine, in the trainer's Python; bad GPUs are left out (RuntimeError when too few stay).
-    slurm: every node of the allocation runs the same check inside the job before the ranks start."""
+    slurm: the same check on every free node of the partition (srun), unhealthy ones excluded from the job; the
+    job's own pre-flight checks again whichever nodes it is given."""
     v = planned["values"]
     if v["backend"] == "slurm":
-        return {"backend": "slurm", "checked": "per node inside the allocation (the job's pre-flight)",
-                "env": {}, "exclude": [], "gpu_ids": []}
+        from train.launch.slurm_health import sweep
+
+        result = sweep(backend_for(planned), python)
+        for node, report in result["nodes"].items():
+            print(f"{node}: " + (("healthy" if report["healthy"] else "UNHEALTHY") + f" - {report['note']}"
+                                 if report["checked"] else f"not checked ({report['why']})"))
+        if result["exclude"]:
+            print(f"left out of the job: {', '.join(result['exclude'])}")
+        return {"backend": "slurm", "nodes": result["nodes"], "env": {}, "exclude": result["exclude"],
+                "gpu_ids": []}
     r = subprocess.run([python, "-m", "train.launch.health", "--json"], capture_output=True, text=True, timeout=300)
     try:
         report = json.loads(r.stdout)
@@ -59,7 +68,8 @@ def backend_for(planned: typing.Mapping):
     if v["backend"] == "slurm":
         from train.launch.slurm import SlurmBackend
 
-        return SlurmBackend(partition=v["slurm_partition"] or None, time_limit=v["slurm_time_limit"] or None)
+        return SlurmBackend(partition=v["slurm_partition"] or None, time_limit=v["slurm_time_limit"] or None,
+                            gpus=v["slurm_gpus"], health_check=True)
     from train.launch.local import LocalBackend
 
     return LocalBackend()

@@ -158,3 +158,16 @@ def test_state_survives_a_new_supervisor_object(sup, tmp_path):
     backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
     again = Supervisor(backend, s.spec, s.policy, clock)
     assert again.poke().state == "running" and len(backend.submitted) == 1
+
+
+def test_a_scheduler_that_does_not_answer_changes_nothing(sup):
+    s, backend, _ = sup
+    s.poke()
+
+    def down(job_id):
+        raise RuntimeError("slurm_load_jobs error: Unable to contact slurm controller")
+
+    backend.poll = down
+    v = s.poke()
+    assert (v.done, v.state, v.attempt) == (False, "unknown", 0) and "Unable to contact" in v.detail
+    assert s.poke().detail.endswith("2 failed poll(s) in a row") and len(backend.submitted) == 1
