@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import MIN_VOCAB_SIZE
+
 pytest.importorskip("airflow")
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -34,9 +36,9 @@ def test_dag_run_produces_shards_and_publishes_the_manifest(airflow_db, corpus, 
     monkeypatch.setenv("PIPELINE_ALLOWED_ROOTS", str(corpus))
     dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
     conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), "run_name": "e2e",
-            "languages": ["Python"], "vocab_size": 2048, "tokenizer_sample_mb": 1.0, "seq_len": 64,
+            "languages": ["Python"], "vocab_size": MIN_VOCAB_SIZE, "tokenizer_sample_mb": 1.0, "seq_len": 64,
             "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
-    # vocab 2048: the smallest round size that holds the 618 keyword forms as single tokens
+    # the smallest vocabulary the trigger form allows: it always holds the 618 keyword forms as single tokens
     run = dag.test(run_conf=conf)
     assert run.state == DagRunState.SUCCESS, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
