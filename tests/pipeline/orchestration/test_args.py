@@ -70,9 +70,20 @@ def test_types_ranges_and_enums_are_checked(tmp_path, roots, name, value, msg):
         args.validate(_conf(tmp_path, **{name: value}), roots)
 
 
-def test_inputs_are_required(tmp_path, roots):
+def test_the_form_defaults_read_the_embedded_corpus_into_the_output_root_env(tmp_path, roots):
+    env = {"PIPELINE_ALLOWED_ROOTS": str(tmp_path), "PIPELINE_OUTPUT_ROOT": str(tmp_path / "out")}
+    plan = args.plan({}, "codefuse_data", "manual__1", env=env)  # what the UI's Trigger button sends untouched
+    out = str(tmp_path / "out" / "codefuse_data" / "manual__1")
+    assert plan["run_dir"] == out
+    # no --input: the CLI reads the embedded corpus, for ingest and for the report step's re-run alike
+    assert "--input" not in plan["ingest"] and "--input" not in plan["report"]
+    assert _parser().parse_args(plan["ingest"]).input == []
+    with pytest.raises(ParamError, match="param 'output_root': empty, and PIPELINE_OUTPUT_ROOT is not set"):
+        args.validate({}, roots, env={})
+    with pytest.raises(ParamError, match="param 'output_root': '/etc' is outside the allowed roots"):
+        args.validate({}, roots, env={"PIPELINE_OUTPUT_ROOT": "/etc"})
     with pytest.raises(ParamError, match="input_paths"):
-        args.validate(_conf(tmp_path, input_paths=[]), roots)
+        args.validate(_conf(tmp_path, input_paths="/data"), roots)
 
 
 def test_plan_gives_argv_lists_the_cli_accepts(tmp_path, roots):
