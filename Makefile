@@ -31,6 +31,8 @@ help:
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
 	@echo "make test-airflow                                       only the DAG tests (make test runs them too)"
+	@echo "make airflow / airflow-stop                             Airflow standalone UI on :8080 (admin password file printed)"
+	@echo "make airflow-live-check                                 trigger the data DAG over REST, screenshot its grid"
 	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
 	@echo "make eval MODEL=dir [ARGS='--preset sample --limit 20']  pass@k of a checkpoint on HumanEval, sandboxed"
 	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
@@ -133,3 +135,16 @@ eval: setup
 
 bench-eval: setup
 	$(BIN)/python -m bench.eval_sandbox_throughput $(ARGS)
+
+.PHONY: airflow airflow-stop airflow-live-check
+# Airflow 3 standalone on this repo (out/airflow, port 8080: AIRFLOW_HOME_DIR, AIRFLOW_PORT); the data DAG's defaults
+# read the embedded corpus and write under out/airflow-runs
+airflow: setup
+	VENV=$(CURDIR)/$(VENV) bash scripts/airflow_local.sh start
+
+airflow-stop:
+	VENV=$(CURDIR)/$(VENV) bash scripts/airflow_local.sh stop
+
+# standalone on a free port with a throwaway home: trigger codefuse_data over REST on 10 files, screenshot the grid
+airflow-live-check: setup
+	$(BIN)/python scripts/airflow_live_check.py $(ARGS)

@@ -6,11 +6,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Param, task
 
 from pipeline.orchestration.args import DATA_STAGES, TOKEN_STEPS, param_schemas
 from pipeline.orchestration.assets import TOKEN_SHARDS
+from pipeline.orchestration.spark_stage import PipelineStageOperator
 
 DAG_ID = "codefuse_data"
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +64,8 @@ with DAG(
     planned = plan()
     previous = planned
     for step in (*DATA_STAGES, *TOKEN_STEPS, "report"):
-        submit = SparkSubmitOperator(
+        # retries only for failures a retry can fix: exit codes 2 (config/input) and 3 (data) fail at once
+        submit = PipelineStageOperator(
             task_id=step.replace("-", "_"),
             conn_id="spark_default",  # local[*], spark://host:7077 or yarn: change the connection, not the DAG
             application=planned["application"],

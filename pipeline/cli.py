@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from pipeline import typed_config
+from pipeline import exit_codes, typed_config
 from pipeline.config import STAGES, PipelineConfig
 
 COMMANDS = {"run": None, **{name: [name] for name in STAGES}}
@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             summary = run(cfg)
         except ReconciliationError as e:
-            print(f"reconciliation failed: {e}", file=sys.stderr)
-            return 3
+            print(f"{exit_codes.PREFIXES[exit_codes.DATA]}reconciliation failed: {e}", file=sys.stderr)
+            return exit_codes.DATA
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             print(report.where_outputs_are(summary))
         return 0
     except typed_config.ConfigError as e:
-        print(f"config error: {e}", file=sys.stderr)
-        return 2
+        print(f"{exit_codes.PREFIXES[exit_codes.CONFIG]}{e}", file=sys.stderr)
+        return exit_codes.CONFIG
 
 
 def _tokens_command(args) -> int:

@@ -9,6 +9,10 @@ from pipeline.quality.specs import SPECS
 from pipeline.typed_config import option
 
 MiB = 1 << 20
+# the smallest tokenizer.vocab_size that always holds the 8 special tokens, the 256 bytes and every keyword form
+# (618) as one token, whatever the corpus (keywords.enforce drops trained merges down to none to make room);
+# tests/pipeline/tokenizer/test_min_vocab.py recomputes it from keywords.yaml
+MIN_VOCAB_SIZE = 2491
 STAGES = ("ingest", "filter", "quality", "privacy", "detox", "decontam", "exact", "near", "segments", "resample",
           "sft")
 PII_TYPES = ("EMAIL", "IP_ADDRESS", "KEY", "PASSWORD", "PRIVATE_KEY")
@@ -174,7 +178,7 @@ class SftConfig:
 @dataclass(frozen=True)
 class TokenizerConfig:
     vocab_size: int = option(8192, "ids in the trained tokenizer, special tokens included; the 13B preset uses the "
-                                   "paper's 100864 (ids then need 32 bits)", min=512, max=2**31 - 1)
+                                   "paper's 100864 (ids then need 32 bits)", min=MIN_VOCAB_SIZE, max=2**31 - 1)
     code_sample_mb: float = option(64.0, "MB of code drawn (by a hash of each file's id) from the files table to "
                                          "train on; the other files are held out", min=0.01)
     text_inputs: list[str] = option([], "folders of natural-language text (English, Chinese) trained on as well")

@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline.config import PipelineConfig
 
 ROOTS_ENV = "PIPELINE_ALLOWED_ROOTS"
+OUTPUT_ENV = "PIPELINE_OUTPUT_ROOT"  # the output root when the form leaves it empty
 # the data stages the DAG runs one task each, in pipeline order (sft is a side product, not in the data DAG)
 DATA_STAGES = ("ingest", "filter", "quality", "privacy", "detox", "decontam", "exact", "near", "segments",
                "resample")
@@ -79,10 +80,11 @@ def param_schemas() -> dict[str, dict]:
         "input_paths": {"default": [], "type": "array", "maxItems": MAX_INPUTS,
                         "items": {"type": "string", "minLength": 1, "maxLength": 4096},
                         "description": f"absolute input paths (folders, archives, JSONL/Parquet) under the allowed "
-                                       f"roots (${ROOTS_ENV})"},
+                                       f"roots (${ROOTS_ENV}); empty: the embedded corpus (this machine's Python "
+                                       f"standard library, C headers and site-packages, as `make run` reads)"},
         "output_root": {"default": "", "type": "string", "maxLength": 4096,
-                        "description": "absolute folder under the allowed roots; the run folder is "
-                                       "<output_root>/<dag_id>/<run_name or run id>"},
+                        "description": f"absolute folder under the allowed roots (empty: ${OUTPUT_ENV}); the run "
+                                       f"folder is <output_root>/<dag_id>/<run_name or run id>"},
         "run_name": {"default": "", "type": "string", "maxLength": 64,
                      "description": "names the run folder instead of the run id, so a new run can reuse (and skip) "
                                     "finished stages; letters, digits, . _ -"},
@@ -141,8 +143,10 @@ def check_value(name: str, value: typing.Any, schema: dict) -> typing.Any:
     return value
 
 
-def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path]) -> dict[str, typing.Any]:
-    """Defaults < conf, every value type-, range- and choice-checked, paths resolved under `roots`."""
+def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path],
+             env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
+    """Defaults < conf, every value type-, range- and choice-checked, paths resolved under `roots`; an empty
+    output_root is ${PIPELINE_OUTPUT_ROOT} from `env` (default: os.environ)."""
     schemas = param_schemas()
     unknown = sorted(set(conf) - set(schemas))
     if unknown:
@@ -151,9 +155,13 @@ def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path]
     for name in CONFIG_PARAMS:
         values[name] = check_value(name, values[name], schemas[name])
     inputs = values["input_paths"]
-    if not isinstance(inputs, list) or not inputs or len(inputs) > MAX_INPUTS:
-        raise ParamError(f"param 'input_paths': expected a list of 1 to {MAX_INPUTS} paths, got {inputs!r}")
+    if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS:
+        raise ParamError(f"param 'input_paths': expected a list of at most {MAX_INPUTS} paths, got {inputs!r}")
     values["input_paths"] = [check_path(f"input_paths[{i}]", p, roots) for i, p in enumerate(inputs)]
+    if values["output_root"] == "":
+        values["output_root"] = (os.environ if env is None else env).get(OUTPUT_ENV, "")
+        if not values["output_root"]:
+            raise ParamError(f"param 'output_root': empty, and {OUTPUT_ENV} is not set in the workers' environment")
     values["output_root"] = check_path("output_root", values["output_root"], roots)
     run_name = values["run_name"]
     if not isinstance(run_name, str) or (run_name and not _RUN_NAME.fullmatch(run_name)):
@@ -192,7 +200,7 @@ def stage_argv(step: str, values: typing.Mapping[str, typing.Any], out: str) -> 
 def plan(conf: typing.Mapping[str, typing.Any], dag_id: str, run_id: str,
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Everything a DAG run needs: the run folder and each step's argv, from the trigger conf."""
-    values = validate(conf, allowed_roots(env))
+    values = validate(conf, allowed_roots(env), env)
     out = run_dir(values, dag_id, run_id)
     from pipeline import typed_config
 

@@ -59,11 +59,13 @@ def data_run(airflow_db, tmp_path_factory):
     """One dag.test of the data DAG on the stdlib files (about 4 minutes): its shards feed the training DAG test."""
     from airflow.dag_processing.dagbag import DagBag
 
+    from pipeline.config import MIN_VOCAB_SIZE
+
     corpus = copy_corpus(tmp_path_factory.mktemp("data-dag"))
     os.environ["PIPELINE_ALLOWED_ROOTS"] = str(corpus)
     dag = DagBag(dag_folder=str(DAGS)).dags["codefuse_data"]
     conf = {"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out"), "run_name": "e2e",
-            "languages": ["Python"], "vocab_size": 2048, "tokenizer_sample_mb": 1.0, "seq_len": 64,
+            "languages": ["Python"], "vocab_size": MIN_VOCAB_SIZE, "tokenizer_sample_mb": 1.0, "seq_len": 64,
             "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
-    # vocab 2048: the smallest round size that holds the 618 keyword forms as single tokens
+    # the smallest vocabulary the trigger form allows: it always holds the 618 keyword forms as single tokens
     return dag.test(run_conf=conf), corpus

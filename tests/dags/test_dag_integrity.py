@@ -64,10 +64,13 @@ def test_one_spark_submit_task_per_step_on_spark_default(dagbag):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     from pipeline.orchestration.args import DATA_STAGES
+    from pipeline.orchestration.spark_stage import PipelineStageOperator
 
     dag = dagbag.dags["codefuse_data"]
     submits = [t for t in dag.tasks if isinstance(t, SparkSubmitOperator)]
     assert [t.task_id for t in submits] == [*DATA_STAGES, "tokenizer_train", "tokenize", "report"]
+    # each fails at once on the pipeline's permanent exit codes and keeps its retries for the rest
+    assert all(isinstance(t, PipelineStageOperator) and t.retries == 2 for t in submits)
     assert {t._conn_id for t in submits} == {"spark_default"}
     assert dag.get_task("publish").outlets[0].name == "codefuse_token_shards"
 

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline import typed_config
 from pipeline.cli import _parser
-from pipeline.config import PipelineConfig
+from pipeline.config import MIN_VOCAB_SIZE, PipelineConfig
 from pipeline.orchestration import args
 from pipeline.orchestration.args import ParamError
 
@@ -28,7 +28,7 @@ def test_schema_comes_from_the_config_tree():
                                     "default": 0.85}
     assert s["seq_len"]["type"] == "integer" and s["seq_len"]["minimum"] == 8 and s["seq_len"]["default"] == 4096
     assert "Python" in s["languages"]["items"]["enum"] and s["languages"]["default"] == []
-    assert s["vocab_size"]["minimum"] == 512
+    assert s["vocab_size"]["minimum"] == MIN_VOCAB_SIZE == 2491  # what the tokenizer trainer needs
     json.dumps(s)  # plain JSON: what Airflow's trigger form renders
 
 
@@ -70,13 +70,24 @@ def test_types_ranges_and_enums_are_checked(tmp_path, roots, name, value, msg):
         args.validate(_conf(tmp_path, **{name: value}), roots)
 
 
-def test_inputs_are_required(tmp_path, roots):
+def test_the_form_defaults_read_the_embedded_corpus_into_the_output_root_env(tmp_path, roots):
+    env = {"PIPELINE_ALLOWED_ROOTS": str(tmp_path), "PIPELINE_OUTPUT_ROOT": str(tmp_path / "out")}
+    plan = args.plan({}, "codefuse_data", "manual__1", env=env)  # what the UI's Trigger button sends untouched
+    out = str(tmp_path / "out" / "codefuse_data" / "manual__1")
+    assert plan["run_dir"] == out
+    # no --input: the CLI reads the embedded corpus, for ingest and for the report step's re-run alike
+    assert "--input" not in plan["ingest"] and "--input" not in plan["report"]
+    assert _parser().parse_args(plan["ingest"]).input == []
+    with pytest.raises(ParamError, match="param 'output_root': empty, and PIPELINE_OUTPUT_ROOT is not set"):
+        args.validate({}, roots, env={})
+    with pytest.raises(ParamError, match="param 'output_root': '/etc' is outside the allowed roots"):
+        args.validate({}, roots, env={"PIPELINE_OUTPUT_ROOT": "/etc"})
     with pytest.raises(ParamError, match="input_paths"):
-        args.validate(_conf(tmp_path, input_paths=[]), roots)
+        args.validate(_conf(tmp_path, input_paths="/data"), roots)
 
 
 def test_plan_gives_argv_lists_the_cli_accepts(tmp_path, roots):
-    conf = _conf(tmp_path, languages=["Python", "C++"], seq_len=64, vocab_size=600, dedup_threshold=0.9)
+    conf = _conf(tmp_path, languages=["Python", "C++"], seq_len=64, vocab_size=3000, dedup_threshold=0.9)
     plan = args.plan(conf, "codefuse_data", "manual__2026-11-26T12:00:00+00:00",
                      env={"PIPELINE_ALLOWED_ROOTS": str(tmp_path)})
     out = str(tmp_path / "out" / "codefuse_data" / "manual__2026-11-26T12_00_00_00_00")
@@ -93,7 +104,7 @@ def test_plan_gives_argv_lists_the_cli_accepts(tmp_path, roots):
         parsed = _parser().parse_args(argv)  # the real CLI parser, and the real typed config loader
         cfg = typed_config.load(PipelineConfig, None, parsed.set)
         assert cfg.ingest.languages == ["Python", "C++"] and cfg.tokenize.seq_len == 64
-        assert cfg.tokenizer.vocab_size == 600 and cfg.dedup.threshold == 0.9
+        assert cfg.tokenizer.vocab_size == 3000 and cfg.dedup.threshold == 0.9
 
 
 def test_run_name_names_the_folder(tmp_path, roots):
