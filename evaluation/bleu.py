@@ -1,26 +1,22 @@
 """Comment BLEU: the model documents held-out functions from the SFT stage's code–comment pairs; sacrebleu scores it."""
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 from evaluation.config import EvalSettings
+from pipeline.sft.holdout import DEFAULT_FRACTION, DEFAULT_SEED, is_held_out
 
 COLUMNS = ["id", "language", "function_name", "code", "comment"]
 BOT_TURN = "<|im_start|>bot\n"
 STOPS = ("<|im_end|>", "<|im_start|>")
 
 
-def is_held_out(pair_id: str, fraction: float, seed: int) -> bool:
-    """The same pairs on every run (a hash of seed and pair id); the SFT side can skip exactly these."""
-    draw = int.from_bytes(hashlib.blake2b(f"{seed}:{pair_id}".encode(), digest_size=8).digest(), "big")
-    return draw / 2**64 < fraction
-
-
-def read_pairs(sft_pairs: str | Path, fraction: float = 0.05, seed: int = 0, limit: int | None = None) -> list[dict]:
-    """Held-out kept pairs of the sft stage (`<run>/sft/status=kept`, the SFT_PAIRS columns), ordered by id."""
+def read_pairs(sft_pairs: str | Path, fraction: float = DEFAULT_FRACTION, seed: int = DEFAULT_SEED,
+               limit: int | None = None) -> list[dict]:
+    """Held-out kept pairs of the sft stage (`<run>/sft/status=kept`, the SFT_PAIRS columns), ordered by id: the
+    pairs `pipeline tokenize` in sft mode leaves out with the same fraction and seed (tokenize.sft_holdout_*)."""
     import pyarrow.parquet as pq
 
     rows = pq.read_table(str(sft_pairs), columns=COLUMNS).to_pylist()
@@ -44,8 +40,9 @@ def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
     return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)
 
 
-def evaluate_bleu(model_dir: str | Path, sft_pairs: str | Path, out_dir: str | Path, fraction: float = 0.05,
-                  split_seed: int = 0, limit: int | None = 200, **settings) -> dict:
+def evaluate_bleu(model_dir: str | Path, sft_pairs: str | Path, out_dir: str | Path,
+                  fraction: float = DEFAULT_FRACTION, split_seed: int = DEFAULT_SEED, limit: int | None = 200,
+                  **settings) -> dict:
     """Generate a comment for each held-out pair, score with BLEU, write out_dir/bleu.json and bleu_samples.jsonl.
     settings: generation fields of EvalSettings (mode, max_new_tokens, batch_size, seed, device, progress)."""
     from evaluation.generate import complete, load

@@ -207,6 +207,11 @@ class TokenizeConfig:
     shard_rows: int = option(2048, "sequences per Parquet shard (the last shard holds the rest)", min=1)
     compression: str = option("zstd", "shard compression", choices=("zstd", "snappy", "none"))
     output: str = option("", "folder for the shards and manifest.json; empty: <run>/tokens (sft: <run>/sft_tokens)")
+    sft_holdout_fraction: float = option(0.05, "sft mode: share of code-comment pairs (by a hash of pair_id and "
+                                               "sft_holdout_seed) whose conversations are left out of the shards, "
+                                               "kept for the comment-BLEU evaluation (python -m evaluation bleu, "
+                                               "same defaults); 0 = train on all", min=0.0, max=1.0)
+    sft_holdout_seed: int = option(0, "sft mode: seed of the held-out pair draw", min=0)
 
 
 @dataclass(frozen=True)

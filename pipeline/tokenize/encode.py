@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import reasons
+from pipeline.sft.holdout import is_held_out
 from pipeline.tokenize import fim as fim_mod
 from pipeline.tokenize import shards
 from pipeline.tokenize.pack import Packer
@@ -35,8 +36,9 @@ class DocEncoder:
     """One document (pretrain) or conversation (sft) to (ids, mask or None), or (reason, detail)."""
 
     def __init__(self, tokenizer_dir: str, tokenizer_sha256: str, mode: str, fim_rate: float, fim_spm_share: float,
-                 seed: int):
+                 seed: int, holdout: tuple[float, int] = (0.0, 0)):
         self.enc = fast.load(tokenizer_dir, tokenizer_sha256)
+        self.holdout = holdout
         self.mode, self.fim_rate, self.fim_spm_share, self.seed = mode, fim_rate, fim_spm_share, seed
         s = self.enc.special
         self.eot = np.array([s[EOT]], np.uint32)
@@ -54,7 +56,10 @@ class DocEncoder:
         parts = fim_mod.layout(f, *self.fim_ids, encode=self.enc.encode)
         return np.concatenate([np.asarray(p, np.uint32) for p in parts] + [self.eot]), None
 
-    def sft(self, doc_id: str, messages, stats: dict):
+    def sft(self, doc_id: str, messages, stats: dict, pair_id: str | None = None):
+        fraction, seed = self.holdout
+        if fraction and pair_id is not None and is_held_out(pair_id, fraction, seed):
+            return reasons.SFT_HELD_OUT, f"pair {pair_id} is held out for the comment-BLEU evaluation"
         return encode_conversation(messages, self.enc.encode, self.enc.special)
 
 
@@ -99,13 +104,14 @@ def _finish(packer: Packer, rows: list, bucket: int, stats: dict, seed: int, sha
 
 
 def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str, row_len: int, fim_rate: float,
-                   fim_spm_share: float, seed: int, shard_rows: int, out_uri: str, compression: str):
+                   fim_spm_share: float, seed: int, shard_rows: int, out_uri: str, compression: str,
+                   sft_holdout: tuple[float, int] = (0.0, 0)):
     """mapInArrow body. Input rows: _bucket, id and content (pretrain) or messages (sft), sorted by (_bucket, _key,
     id). Each bucket's documents are packed in that order; its full rows are permuted and written as shards; the
     ids left over, the shard entries and the counts come back as REPORT records. Documents that give no tokens
     are counted by reason, never silently dropped."""
     t_start = time.perf_counter()
-    encoder = DocEncoder(tokenizer_dir, tokenizer_sha256, mode, fim_rate, fim_spm_share, seed)
+    encoder = DocEncoder(tokenizer_dir, tokenizer_sha256, mode, fim_rate, fim_spm_share, seed, sft_holdout)
     payload = "content" if mode == "pretrain" else "messages"
     one = encoder.pretrain if mode == "pretrain" else encoder.sft
     packer, rows, bucket, stats = None, [], None, new_stats()
@@ -120,6 +126,8 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
         buckets = batch.column(BUCKET).to_numpy(zero_copy_only=False)
         ids_col = batch.column("id").to_pylist()
         values = batch.column(payload).to_pylist()
+        pairs = (batch.column("pair_id").to_pylist() if "pair_id" in batch.schema.names
+                 else [None] * batch.num_rows)
         sizes = (pc.fill_null(pc.binary_length(batch.column("content")), 0).to_numpy() if mode == "pretrain"
                  else np.zeros(batch.num_rows, np.int64))
         edges = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), batch.num_rows]
@@ -136,7 +144,8 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
             t0 = time.perf_counter()
             for i in range(lo, hi):
                 stats["documents"] += 1
-                out = one(ids_col[i], values[i], stats)
+                out = one(ids_col[i], values[i], stats) if mode == "pretrain" else \
+                    one(ids_col[i], values[i], stats, pairs[i])
                 if isinstance(out[0], str):
                     by = stats["rejected_by_reason"]
                     by[out[0]] = by.get(out[0], 0) + 1

@@ -47,8 +47,15 @@ def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
         from pipeline.typed_config import ConfigError
         raise ConfigError(f"tokenize.mode={cfg.mode} reads columns {sorted(missing)} that {inputs} lacks "
                           f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
+    cols = ["id", payload]
+    if cfg.mode == "sft" and cfg.sft_holdout_fraction:
+        if "pair_id" not in df.columns:
+            from pipeline.typed_config import ConfigError
+            raise ConfigError(f"tokenize.sft_holdout_fraction={cfg.sft_holdout_fraction} needs a pair_id column, "
+                              f"which {inputs} lacks: set tokenize.sft_holdout_fraction=0 for other tables")
+        cols.append("pair_id")
     key = F.xxhash64(F.lit(cfg.seed), F.col("id"))
-    return df.select("id", payload).withColumn(encode.KEY, key).withColumn(
+    return df.select(*cols).withColumn(encode.KEY, key).withColumn(
         encode.BUCKET, F.pmod(F.hash(F.col(encode.KEY)), F.lit(cfg.pack_buckets)).cast("int"))
 
 
@@ -80,7 +87,9 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     body = functools.partial(encode.pack_partition, tokenizer_dir=tok_dir, tokenizer_sha256=tok_sha, mode=cfg.mode,
                              row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
                              fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
-                             out_uri=staging, compression=cfg.compression)
+                             out_uri=staging, compression=cfg.compression,
+                             sft_holdout=(cfg.sft_holdout_fraction, cfg.sft_holdout_seed) if cfg.mode == "sft"
+                             else (0.0, 0))
     # repartition(n, _key) places a row by pmod(hash(_key), n): the bucket itself, so each task gets exactly one
     # bucket (repartitioning by the bucket number would hash it again, and two buckets could share a task)
     reports = (df.repartition(cfg.pack_buckets, encode.KEY)

@@ -13,6 +13,7 @@ import pytest
 from pipeline import reasons
 from pipeline.config import TokenizeConfig
 from pipeline.sft.chatml import conversation
+from pipeline.sft.holdout import is_held_out
 from pipeline.tokenize.job import run_tokenize
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_PREFIX, IM_END, PAD
@@ -137,9 +138,14 @@ def test_sft_mode(spark, tokenizer_dir, tmp_path):
     rows = [conversation(p, "annotate", 0.5) for p in pairs]
     rows.append({**rows[0], "id": "bad", "messages": [{"role": "user", "content": "?"}]})
     pq.write_table(pa.Table.from_pylist(rows, schema=SFT_CHATML), tmp_path / "chatml.parquet")
-    out = run_tokenize(spark, _cfg(mode="sft", seq_len=127), [str(tmp_path / "chatml.parquet")], tokenizer_dir,
-                       str(tmp_path / "sft"))
-    assert out["rejected_by_reason"] == {"sft_unknown_role": 1} and out["packed_documents"] == 60
+    out = run_tokenize(spark, _cfg(mode="sft", seq_len=127, sft_holdout_fraction=0.1),
+                       [str(tmp_path / "chatml.parquet")], tokenizer_dir, str(tmp_path / "sft"))
+    # the pairs the comment-BLEU evaluation scores on (evaluation.bleu.read_pairs, same fraction) are not trained on
+    held = [p for p in pairs if is_held_out(p["id"], 0.1)]
+    assert 0 < len(held) < 15
+    assert out["rejected_by_reason"] == {"sft_unknown_role": 1, reasons.SFT_HELD_OUT: len(held)}
+    assert out["packed_documents"] == 60 - len(held)
+    pairs = [p for p in pairs if p not in held]
     manifest, table = _shards(str(tmp_path / "sft"))
     assert manifest.mode == "sft" and table.column("loss_mask").null_count == 0
     enc = fast.load(tokenizer_dir)
