@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gzip
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from pipeline.jsonl import json_objects
 
 REQUIRED = ("task_id", "prompt", "test", "entry_point", "language")
 
@@ -46,15 +47,7 @@ def read_jsonl(path: str | Path, language: str | None = None) -> list[Problem]:
     opener = gzip.open if path.suffix == ".gz" else open
     problems, seen = [], set()
     with opener(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise BenchmarkError(f"{path}:{n}: not JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise BenchmarkError(f"{path}:{n}: a row must be a JSON object")
+        for n, row in json_objects(f, str(path), BenchmarkError):
             p = problem_from_row(row, f"{path}:{n}", language)
             if p.task_id in seen:
                 raise BenchmarkError(f"{path}:{n}: task_id {p.task_id!r} appears twice")

