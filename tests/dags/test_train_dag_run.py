@@ -24,7 +24,7 @@ def _kill_trainer_once(run_dir: Path, at_step: int, stop: threading.Event, kille
         beat = heartbeat.read(run_dir)
         runner = run_dir / "launch" / "local-attempt-0" / "runner.pid"
         if beat and beat.phase == "training" and beat.step >= at_step and runner.exists():
-            for p in psutil.Process(int(runner.read_text())).children(recursive=True):
+            for p in psutil.Process(int(runner.read_text().split()[0])).children(recursive=True):
                 cmd = p.cmdline()
                 if "-m" in cmd and cmd[cmd.index("-m") + 1] == "train":
                     p.send_signal(signal.SIGKILL)

@@ -18,14 +18,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _alive(pid: int, marker: str) -> bool:
-    """pid runs and is our runner (its command line names the job folder), not a reused pid."""
+def _alive(record: str) -> bool:
+    """The runner recorded as "pid create_time" still runs (a reused pid has another start time; a zombie is done)."""
+    import psutil  # DeepSpeed's own dependency
+
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        pid, started = record.split()
+        proc = psutil.Process(int(pid))
+        return abs(proc.create_time() - float(started)) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE
+    except (ValueError, psutil.NoSuchProcess):
         return False
-    return marker in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class LocalBackend:
@@ -78,7 +80,15 @@ class LocalBackend:
                                   env=self._env(spec), cwd=spec.run_dir if Path(spec.run_dir).is_dir() else None,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)  # outlives the submitter; cancel kills the whole session
-        (job_dir / "runner.pid").write_text(str(runner.pid))
+        import psutil
+
+        try:
+            started = psutil.Process(runner.pid).create_time()
+        except psutil.NoSuchProcess:  # already gone: poll then reads its exit code, or calls it failed
+            started = 0.0
+        tmp = job_dir / "runner.pid.tmp"
+        tmp.write_text(f"{runner.pid} {started}")
+        os.replace(tmp, job_dir / "runner.pid")  # readers never see half a record
         return str(job_dir)
 
     def poll(self, job_id: str) -> JobStatus:
@@ -91,10 +101,11 @@ class LocalBackend:
         if exit_file.exists():
             code = _int(exit_file)
             return JobStatus(JobState.SUCCEEDED if code == 0 else JobState.FAILED, f"exit code {code}", code)
-        pid = _int(job_dir / "runner.pid")
-        if pid is None:
+        record = _text(job_dir / "runner.pid")
+        if record is None:
             return JobStatus(JobState.PENDING, "starting")
-        if _alive(pid, str(job_dir)):
+        pid = record.split()[0]
+        if _alive(record):
             return JobStatus(JobState.RUNNING, f"runner pid {pid}")
         if exit_file.exists():  # finished between the two looks
             return self.poll(job_id)
@@ -104,9 +115,10 @@ class LocalBackend:
     def cancel(self, job_id: str) -> None:
         job_dir = Path(job_id)
         (job_dir / "cancelled").write_text(str(time.time()))
-        pid = _int(job_dir / "runner.pid")
-        if pid is None or not _alive(pid, str(job_dir)):
+        record = _text(job_dir / "runner.pid")
+        if record is None or not _alive(record):
             return
+        pid = int(record.split()[0])
         import psutil  # DeepSpeed's own dependency
 
         try:
@@ -129,6 +141,13 @@ def _signal(proc, sig) -> None:
         proc.send_signal(sig)
     except psutil.NoSuchProcess:
         pass
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _int(path: Path) -> int | None:

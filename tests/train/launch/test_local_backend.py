@@ -36,7 +36,7 @@ def _spec(run_dir: Path, manifest: Path, *extra: str) -> JobSpec:
 
 def _trainer(job_dir: Path) -> psutil.Process:
     """The `-m train` rank under the runner and the deepspeed launcher."""
-    runner = psutil.Process(int((job_dir / "runner.pid").read_text()))
+    runner = psutil.Process(int((job_dir / "runner.pid").read_text().split()[0]))
     for p in runner.children(recursive=True):
         cmd = p.cmdline()
         if "-m" in cmd and cmd[cmd.index("-m") + 1] == "train":
@@ -132,3 +132,14 @@ def test_cancel_stops_every_process_and_reads_as_cancelled(manifest, tmp_path):
     assert _no_processes_left(Path(job))
     with pytest.raises(ValueError, match="slurm"):
         backend.submit(JobSpec(run_dir=str(tmp_path), nodes=2))
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_runner():
+    import os
+
+    from train.launch.local import _alive
+
+    me = psutil.Process(os.getpid())
+    assert _alive(f"{me.pid} {me.create_time()}")
+    assert not _alive(f"{me.pid} {me.create_time() - 5}")  # same pid, another start: the runner is gone
+    assert not _alive("not a record")

@@ -37,7 +37,7 @@ def test_header_for_gpu_nodes_with_excludes_and_hosts(tmp_path):
 
 def test_cpu_jobs_request_no_gpus_and_spares_add_nodes(tmp_path):
     spec = JobSpec(run_dir=str(tmp_path), nodes=3, procs_per_node=2)
-    text = render(spec, ScriptOptions(gpus=False, spare_nodes=1))
+    text = render(spec, ScriptOptions(gpus=False, spare_nodes=1, health_check=False))
     lines = _sbatch_lines(text)
     assert not any("--gpus" in line or "--gres" in line for line in lines)
     assert "#SBATCH --nodes=4" in lines and "#SBATCH --cpus-per-task=2" in lines
@@ -48,7 +48,7 @@ def test_cpu_jobs_request_no_gpus_and_spares_add_nodes(tmp_path):
 
 def test_health_preflight_runs_the_health_module_on_every_node(tmp_path):
     spec = JobSpec(run_dir=str(tmp_path), python="/opt/py/bin/python")
-    text = render(spec, ScriptOptions(health_check=True))
+    text = render(spec, ScriptOptions())  # the pre-flight is on unless turned off
     assert "HEALTH_CHECK=1" in text
     assert "/opt/py/bin/python -m train.launch.health --json" in text
     assert "exit 3" in text and ".unhealthy" in text

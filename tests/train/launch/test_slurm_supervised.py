@@ -29,12 +29,13 @@ def backend(slurm_conf, tmp_path_factory):
                         state_dir=str(tmp_path_factory.mktemp("jobs")))
 
 
-def _trainer_ranks() -> list[psutil.Process]:
-    """`-m train` processes started under slurmstepd (torchrun's workers)."""
+def _trainer_ranks(run_dir: Path) -> list[psutil.Process]:
+    """This run's `-m train` processes (torchrun's workers under slurmstepd), not any other trainer on the machine."""
     out = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if "-m" in cmd and cmd[cmd.index("-m") + 1:cmd.index("-m") + 2] == ["train"] and "--print-config" not in cmd:
+        if "-m" in cmd and cmd[cmd.index("-m") + 1:cmd.index("-m") + 2] == ["train"] and "--print-config" not in cmd \
+                and f"run.output={run_dir}" in cmd:
             out.append(p)
     return out
 
@@ -53,7 +54,7 @@ def test_a_rank_killed_on_the_node_is_restarted_by_a_new_job(backend, tmp_path_f
             break
         beat = heartbeat.read(tmp_path)
         if not killed and v.attempt == 0 and beat and beat.phase == "training" and beat.step >= 15:
-            for p in _trainer_ranks():
+            for p in _trainer_ranks(tmp_path):
                 p.send_signal(signal.SIGKILL)
             killed.append(beat.step)
         time.sleep(0.2)
