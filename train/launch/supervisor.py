@@ -61,11 +61,18 @@ class Supervisor:
     # one look ---------------------------------------------------------------------------------------------------
     def poke(self) -> Verdict:
         state = self.load()
+        spec = json.loads(json.dumps(dataclasses.asdict(self.spec)))
+        changed = state["spec"] != spec and state["done"]  # e.g. more steps for a finished run: train on from there
+        if state.get("gave_up") or changed:  # a new supervision of this run folder (a new trigger)
+            state["earlier"] = state.get("earlier", []) + state["attempts"]
+            state["attempts"], state["gave_up"], state["done"], state["spec"] = [], False, False, spec
         if state["done"]:
             last = state["attempts"][-1]
             return Verdict(True, "succeeded", "finished earlier", last["attempt"], last.get("step", 0))
         if not state["attempts"]:
-            return self._submit(state, 0, "first launch")
+            first = len(state.get("earlier", []))  # attempt numbers name log folders: never reuse one
+            return self._submit(state, first, "first launch" if not first else
+                                f"new supervision after {first} earlier attempt(s)")
         cur = state["attempts"][-1]
         try:
             status = self.backend.poll(cur["job_id"])
@@ -128,10 +135,12 @@ class Supervisor:
         cur["outcome"], cur["detail"], cur["finished_at"] = "failed", detail, self.clock()
         restarts = len(state["attempts"]) - 1
         if permanent:
+            state["gave_up"] = True
             self._save(state)
             raise GaveUp(f"training run {self.spec.run_dir}: attempt {cur['attempt']} ({cur['job_id']}) {detail} - "
                          f"a config or data error (exit {PERMANENT_EXIT}), not restarted; see its log")
         if restarts >= self.policy.max_restarts:
+            state["gave_up"] = True
             self._save(state)
             raise GaveUp(f"training run {self.spec.run_dir} failed {len(state['attempts'])} time(s), "
                          f"max_restarts={self.policy.max_restarts}: " + "; ".join(

@@ -171,3 +171,33 @@ def test_a_scheduler_that_does_not_answer_changes_nothing(sup):
     v = s.poke()
     assert (v.done, v.state, v.attempt) == (False, "unknown", 0) and "Unable to contact" in v.detail
     assert s.poke().detail.endswith("2 failed poll(s) in a row") and len(backend.submitted) == 1
+
+
+def test_a_new_trigger_after_giving_up_starts_a_fresh_count(sup):
+    """Fix the cause, trigger the same run folder again: new attempts (numbered on), max_restarts counted anew."""
+    s, backend, _ = sup
+    s.poke()
+    backend.states["job0"] = JobStatus(JobState.FAILED, "exit code 2", 2)
+    with pytest.raises(GaveUp):
+        s.poke()
+    v = s.poke()
+    assert (v.state, v.attempt) == ("restarted", 1) and "after 1 earlier attempt(s)" in v.detail
+    backend.states["job1"] = JobStatus(JobState.FAILED, "node lost", 1)
+    assert s.poke().attempt == 2  # a restart within the new supervision, not a give-up
+    state = s.load()
+    assert [a["attempt"] for a in state["earlier"]] == [0] and [a["attempt"] for a in state["attempts"]] == [1, 2]
+
+
+def test_a_finished_run_triggered_again_with_more_steps_trains_on(sup, tmp_path):
+    import dataclasses
+
+    s, backend, clock = sup
+    s.poke()
+    _beat(tmp_path, "done", 10)
+    backend.states["job0"] = JobStatus(JobState.SUCCEEDED, "exit code 0", 0)
+    assert s.poke().done
+    same = Supervisor(backend, s.spec, s.policy, clock)
+    assert same.poke().done and len(backend.submitted) == 1  # the same request: nothing to do
+    longer = dataclasses.replace(s.spec, overrides=(*s.spec.overrides, "schedule.max_steps=20"))
+    v = Supervisor(backend, longer, s.policy, clock).poke()
+    assert (v.done, v.attempt) == (False, 1) and backend.submitted[-1].overrides[-1] == "schedule.max_steps=20"
