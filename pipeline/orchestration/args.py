@@ -169,15 +169,26 @@ def validate(conf: typing.Mapping[str, typing.Any], roots: typing.Sequence[Path]
             raise ParamError(f"param 'output_root': empty, and {OUTPUT_ENV} is not set in the workers' environment")
     values["output_root"] = check_path("output_root", values["output_root"], roots)
     run_name = values["run_name"]
+    check_run_name(run_name)
+    return values
+
+
+def check_run_name(run_name: typing.Any) -> str:
+    """The `run_name` param: empty, or one path-safe folder name."""
     if not isinstance(run_name, str) or (run_name and not _RUN_NAME.fullmatch(run_name)):
         raise ParamError(f"param 'run_name': {run_name!r} must be 1-64 letters, digits, '.', '_' or '-' "
                          f"(not starting with '.', '_' or '-')")
-    return values
+    return run_name
+
+
+def run_folder_name(run_name: str, run_id: str) -> str:
+    """The run's folder: run_name, else the Airflow run id made path-safe."""
+    return run_name or re.sub(r"[^A-Za-z0-9._-]", "_", run_id).lstrip("._-") or "run"
 
 
 def run_dir(values: typing.Mapping[str, typing.Any], dag_id: str, run_id: str) -> str:
     """<output_root>/<dag_id>/<run_name or the run id made path-safe>: one folder per DAG run."""
-    name = values["run_name"] or re.sub(r"[^A-Za-z0-9._-]", "_", run_id).lstrip("._-") or "run"
+    name = run_folder_name(values["run_name"], run_id)
     return str(Path(values["output_root"]) / re.sub(r"[^A-Za-z0-9._-]", "_", dag_id) / name)
 
 

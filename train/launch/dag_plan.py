@@ -5,14 +5,21 @@ import re
 import typing
 from pathlib import Path
 
-from pipeline.orchestration.args import ParamError, allowed_roots, check_path, check_value, with_defaults
+from pipeline.orchestration.args import (
+    ParamError,
+    allowed_roots,
+    check_path,
+    check_run_name,
+    check_value,
+    run_folder_name,
+    with_defaults,
+)
 from train.launch.job import JobSpec
 from train.launch.supervisor import Policy
 
 BACKENDS = ("local", "slurm")
 _SLURM_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TIME_LIMIT = re.compile(r"(\d+-)?\d{1,3}(:\d{2}){0,2}")
-_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # keys the DAG sets itself: an override may not move the run's folder or its data
 _DAG_KEYS = ("run.output", "data.manifest", "checkpoint.dir")
 
@@ -105,8 +112,7 @@ def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
     v["manifest"] = check_path("manifest", manifest, roots)
     if v["output_root"]:
         v["output_root"] = check_path("output_root", v["output_root"], roots)
-    if not isinstance(v["run_name"], str) or (v["run_name"] and not _RUN_NAME.fullmatch(v["run_name"])):
-        raise ParamError(f"param 'run_name': {v['run_name']!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    check_run_name(v["run_name"])
     if not isinstance(v["overrides"], list):
         raise ParamError(f"param 'overrides': expected a list, got {v['overrides']!r}")
     v["overrides"] = _overrides([check_value(f"overrides[{i}]", x, schemas["overrides"]["items"])
@@ -125,8 +131,7 @@ def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
 def run_dir(v: typing.Mapping[str, typing.Any], run_id: str) -> str:
     """<output_root or <data run>/train>/<run_name or the run id made path-safe>."""
     root = Path(v["output_root"]) if v["output_root"] else Path(v["manifest"]).parent.parent / "train"
-    name = v["run_name"] or re.sub(r"[^A-Za-z0-9._-]", "_", run_id).lstrip("._-") or "run"
-    return str(root / name)
+    return str(root / run_folder_name(v["run_name"], run_id))
 
 
 def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:

@@ -41,6 +41,12 @@ class GaveUp(RuntimeError):
     """The run failed more often than max_restarts allows; the message holds every attempt's outcome."""
 
 
+def _progress_key(beat) -> list | None:
+    """What must change for a run to count as progressing: a new step, a new phase, or a new process writing
+    (a list, as it is stored in the JSON state)."""
+    return [beat.phase, beat.step, beat.pid] if beat else None
+
+
 class Supervisor:
     def __init__(self, backend: Backend, spec: JobSpec, policy: Policy = Policy(), clock=time.time):
         self.backend, self.spec, self.policy, self.clock = backend, spec, policy, clock
@@ -85,7 +91,7 @@ class Supervisor:
         cur["poll_errors"] = 0
         beat = heartbeat.read(self.spec.run_dir)
         now = self.clock()
-        key = [beat.phase, beat.step, beat.pid] if beat else None
+        key = _progress_key(beat)
         if key != cur["beat"]:  # progress: a new step, a new phase, or a new process writing
             cur["beat"], cur["progress_at"] = key, now
             if beat and beat.phase in ("training", "done") and key != cur["beat_at_submit"]:
@@ -119,7 +125,7 @@ class Supervisor:
     def _submit(self, state: dict, attempt: int, why: str) -> Verdict:
         spec = dataclasses.replace(self.spec, attempt=attempt)
         beat = heartbeat.read(spec.run_dir)
-        key = [beat.phase, beat.step, beat.pid] if beat else None
+        key = _progress_key(beat)
         tags = ckpt.tags_newest_first(Path(spec.run_dir) / "checkpoints")
         job_id = self.backend.submit(spec)
         now = self.clock()
