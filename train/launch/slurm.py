@@ -78,12 +78,17 @@ class SlurmBackend(ScriptOptions):
     timeout_s: float = 60.0
     name: str = field(default="slurm", init=False)
 
-    def _run(self, argv: list[str]) -> subprocess.CompletedProcess:
+    def command_env(self) -> dict[str, str]:
+        """The environment of every Slurm command we run: ours, with SLURM_CONF pointing at slurm_conf if set."""
         env = dict(os.environ)
         if self.slurm_conf:
             env["SLURM_CONF"] = self.slurm_conf
+        return env
+
+    def _run(self, argv: list[str]) -> subprocess.CompletedProcess:
         try:
-            return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=self.timeout_s)
+            return subprocess.run(argv, capture_output=True, text=True, env=self.command_env(),
+                                  timeout=self.timeout_s)
         except FileNotFoundError:
             raise SlurmError(f"{argv[0]} not found on PATH: install Slurm's client commands (apt-get install "
                              "slurm-wlm) or start a local one with `make slurm-up`") from None

@@ -30,12 +30,8 @@ def free_nodes(backend: SlurmBackend) -> list[str]:
 def sweep(backend: SlurmBackend, python: str, health_cmd: Sequence[str] = (), timeout_s: float = 300.0) -> dict:
     """{node: report} for every free node, and the list of unhealthy ones. A node whose check cannot start or does
     not answer is reported but not excluded (the job's pre-flight decides for the nodes it gets)."""
-    import os
-
     cmd = list(health_cmd) or [python, "-m", "train.launch.health", "--json"]
-    env = dict(os.environ)
-    if backend.slurm_conf:
-        env["SLURM_CONF"] = backend.slurm_conf
+    env = backend.command_env()
     running = {}
     for node in free_nodes(backend):
         argv = ["srun", "--nodes=1", "--ntasks=1", f"--nodelist={node}", "--immediate=60", "--time=5",
