@@ -11,17 +11,12 @@ from evaluation.config import EvalSettings
 from evaluation.execute import check_all
 from evaluation.report import print_table
 from evaluation.sandbox import Limits
+from pipeline.atomic import write_atomic
 
 
 def limits_of(s: EvalSettings) -> Limits:
     return Limits(wall_seconds=s.wall_seconds, cpu_seconds=s.cpu_seconds, memory_bytes=s.memory_mb << 20,
                   processes=s.processes)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def score(problems: list[benchmarks.Problem], completions: list[list[str]], settings: EvalSettings,
@@ -43,7 +38,7 @@ def score(problems: list[benchmarks.Problem], completions: list[list[str]], sett
         statuses[result.status] += 1
         lines.append(json.dumps({"task_id": problem.task_id, "completion": completion, "passed": result.passed,
                                  "status": result.status, "detail": result.detail, "seconds": result.seconds}))
-    _write_atomic(out / "samples.jsonl", "\n".join(lines) + "\n")
+    write_atomic(out / "samples.jsonl", "\n".join(lines) + "\n")
     ks = [k for k in settings.k if all(n >= k for n, _ in counts.values())]
     tasks = passk.per_task(counts, ks)
     for task, (n, c) in counts.items():
@@ -55,7 +50,7 @@ def score(problems: list[benchmarks.Problem], completions: list[list[str]], sett
         "timings": {**(timings or {}), "execute_seconds": round(seconds, 3),
                     "samples_per_second": round(len(jobs) / seconds, 2) if seconds else None},
     }
-    _write_atomic(out / "eval.json", json.dumps(report, indent=2) + "\n")
+    write_atomic(out / "eval.json", json.dumps(report, indent=2) + "\n")
     print_table(report)
     return report
 

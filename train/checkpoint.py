@@ -3,11 +3,11 @@ and resume from the newest checkpoint that checks out (a partial or corrupt one 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
+from pipeline.atomic import write_atomic
 from train.data import file_sha256
 
 MARKER = "COMPLETE.json"
@@ -17,15 +17,6 @@ TAG = re.compile(r"^global_step(\d+)$")
 
 def tag_for(step: int) -> str:
     return f"global_step{step}"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -41,8 +32,8 @@ def seal(ckpt_dir: Path, tag: str, step: int, verify: str = "sha256") -> None:
              for p in _files(folder)}
     if not files:
         raise RuntimeError(f"checkpoint {folder} holds no files")
-    _write_atomic(folder / MARKER, json.dumps({"step": step, "tag": tag, "files": files}, indent=1) + "\n")
-    _write_atomic(ckpt_dir / LATEST, tag)
+    write_atomic(folder / MARKER, json.dumps({"step": step, "tag": tag, "files": files}, indent=1) + "\n")
+    write_atomic(ckpt_dir / LATEST, tag)
 
 
 def problem(ckpt_dir: Path, tag: str, verify: str = "sha256") -> str | None:

@@ -8,6 +8,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.atomic import write_atomic
+
 NAME = "heartbeat.json"
 PHASES = ("starting", "training", "done")
 
@@ -26,10 +28,8 @@ def beat(run_dir: str | Path, phase: str, step: int, total: int) -> None:
     """Write atomically (rename) so a reader never sees half a file."""
     if phase not in PHASES:
         raise ValueError(f"phase {phase!r} is not one of {PHASES}")
-    path = Path(run_dir) / NAME
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(Beat(phase, step, total, time.time(), socket.gethostname(), os.getpid()))))
-    os.replace(tmp, path)
+    write_atomic(Path(run_dir) / NAME, json.dumps(asdict(Beat(phase, step, total, time.time(), socket.gethostname(),
+                                                               os.getpid()))), durable=False)
 
 
 def read(run_dir: str | Path) -> Beat | None:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from pipeline.atomic import write_atomic
 from train.launch.job import JobSpec, JobState, JobStatus
 
 
@@ -86,9 +87,7 @@ class LocalBackend:
             started = psutil.Process(runner.pid).create_time()
         except psutil.NoSuchProcess:  # already gone: poll then reads its exit code, or calls it failed
             started = 0.0
-        tmp = job_dir / "runner.pid.tmp"
-        tmp.write_text(f"{runner.pid} {started}")
-        os.replace(tmp, job_dir / "runner.pid")  # readers never see half a record
+        write_atomic(job_dir / "runner.pid", f"{runner.pid} {started}")  # readers never see half a record
         return str(job_dir)
 
     def poll(self, job_id: str) -> JobStatus:

@@ -4,17 +4,12 @@ The local backend starts this in a new session, so the job outlives the process 
 and any process on the machine can tell running from finished by the files alone."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+from pipeline.atomic import write_atomic
 
 
 def main(argv: list[str]) -> int:
@@ -24,7 +19,7 @@ def main(argv: list[str]) -> int:
     job_dir, cmd = Path(argv[0]), argv[2:]
     with open(job_dir / "output.log", "ab") as log:
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    _write(job_dir / "child.pid", str(child.pid))
+    write_atomic(job_dir / "child.pid", str(child.pid))
 
     def forward(signum, _frame):  # cancel: the launcher gets the signal and stops its ranks
         child.send_signal(signum)
@@ -32,7 +27,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     code = child.wait()
-    _write(job_dir / "exit_code", str(code))
+    write_atomic(job_dir / "exit_code", str(code))
     return 0
 
 

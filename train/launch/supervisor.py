@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.atomic import write_atomic
 from train import checkpoint as ckpt
 from train.launch import heartbeat
 from train.launch.job import Backend, JobSpec, JobState
@@ -60,9 +60,7 @@ class Supervisor:
 
     def _save(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(state, indent=1))
 
     # one look ---------------------------------------------------------------------------------------------------
     def poke(self) -> Verdict:
