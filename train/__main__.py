@@ -33,7 +33,8 @@ def extensions_dir() -> str:
     return os.path.join(os.path.expanduser("~"), ".cache", "codefuse-train", f"torch_extensions-{key}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on now (the rendezvous port of a one-machine job)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -45,7 +46,7 @@ def _single_process_env() -> None:
         return
     os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"})
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    os.environ.setdefault("MASTER_PORT", str(free_port()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,19 +4,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from pipeline.atomic import write_atomic
+from train.__main__ import free_port
 from train.launch.job import JobSpec, JobState, JobStatus
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _alive(record: str) -> bool:
@@ -52,7 +46,7 @@ class LocalBackend:
             where = ["--include", "localhost:" + ",".join(map(str, spec.gpu_ids[:spec.procs_per_node]))]
         else:
             where = ["--num_gpus", str(spec.procs_per_node)]
-        return [str(launcher), *where, "--master_port", str(_free_port()), "--module", "train", *spec.train_args()]
+        return [str(launcher), *where, "--master_port", str(free_port()), "--module", "train", *spec.train_args()]
 
     def _env(self, spec: JobSpec) -> dict:
         env = {k: v for k, v in os.environ.items()
