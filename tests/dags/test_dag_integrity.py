@@ -105,3 +105,15 @@ def test_the_trigger_form_refuses_wrong_types_ranges_and_choices(dagbag, name, v
     params.validate()  # the defaults are valid
     with pytest.raises(ParamValidationError, match=reason):
         params[name] = value
+
+
+def test_parsing_the_dags_imports_no_torch():
+    """The scheduler parses DAG files again and again: the training DAG's form must not pull in torch (~1.5 s)."""
+    import subprocess
+
+    code = ("import sys; from airflow.dag_processing.dagbag import DagBag; "
+            f"bag = DagBag(dag_folder={str(DAGS)!r}); assert not bag.import_errors, bag.import_errors; "
+            "print(sorted(bag.dag_ids), 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().endswith("['codefuse_data', 'codefuse_train'] False"), r.stdout
