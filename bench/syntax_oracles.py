@@ -2,12 +2,13 @@
 
 An oracle takes [(file to check, folder of the original file)] and returns [(accepted, first error line)].
 Parse-only: CPython compile(), javac's parser (JavacTask.parse), node --check, the TypeScript parser
-(createSourceFile), gofmt -e, rustfmt, php -l, ruby -c, luac -p, bash -n. gcc/g++ -fsyntax-only also resolves names
-and types (C cannot be parsed without knowing its typedefs), so their verdicts are split by the first error message
-into syntax-class and later-phase errors.
+(createSourceFile), gofmt -e, rustfmt, php -l, ruby -c, luac -p, bash -n, PostgreSQL's parser (pglast).
+gcc/g++ -fsyntax-only also resolves names and types (C cannot be parsed without knowing its typedefs), so their
+verdicts are split by the first error message into syntax-class and later-phase errors.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -51,6 +52,20 @@ def python_compile(items: list[tuple[str, str]]) -> list[Result]:
     return out
 
 
+def postgres_parse(items: list[tuple[str, str]]) -> list[Result]:
+    from pglast import parser  # libpg_query: PostgreSQL's own parser
+
+    out = []
+    for path, _ in items:
+        with open(path, encoding="utf-8") as f:
+            try:
+                parser.parse_sql(f.read())
+                out.append((True, ""))
+            except parser.ParseError as e:
+                out.append((False, f"ParseError: {e}"[:200]))
+    return out
+
+
 def _gcc(lang: str, std: str):
     def check(path: str, src_dir: str) -> Result:
         includes = ["-iquote", src_dir]
@@ -61,13 +76,16 @@ def _gcc(lang: str, std: str):
 
 
 def _node(path: str, _src: str) -> Result:
-    ok, msg = _run(["node", "--check", path])
-    if ok:
-        return ok, msg
-    module = path + ".mjs"  # ES modules: `import`/`export` are only valid in module code
-    shutil.copyfile(path, module)
-    ok2, _ = _run(["node", "--check", module])
-    return ok2, "" if ok2 else msg
+    """Accepted as a CommonJS script or as an ES module. The extension forces the mode: node 20's `--check` of a
+    .js file holding `export` exits 0 even when the rest of the file is broken."""
+    verdicts = []
+    for ext in (".cjs", ".mjs"):
+        copy = path + ext  # a.js.cjs: the last extension decides
+        shutil.copyfile(path, copy)
+        verdicts.append(_run(["node", "--check", copy]))
+        if verdicts[-1][0]:
+            return verdicts[-1]
+    return False, min((m for _, m in verdicts), key=lambda m: "export" in m or "import" in m)
 
 
 def _per_file(check):
@@ -101,7 +119,7 @@ def _rustfmt(path: str, _src: str) -> Result:
 def typescript_dir() -> str | None:
     """The `typescript` npm package: $TYPESCRIPT_DIR, or wherever node resolves it from."""
     if os.environ.get("TYPESCRIPT_DIR"):
-        return os.environ["TYPESCRIPT_DIR"]
+        return os.environ["TYPESCRIPT_DIR"] if os.path.isdir(os.environ["TYPESCRIPT_DIR"]) else None
     if shutil.which("node") is None:
         return None
     p = subprocess.run(["node", "-p", "require.resolve('typescript/package.json')"], capture_output=True, text=True)
@@ -136,6 +154,8 @@ def oracles() -> dict[str, tuple[str, object]]:
         found["Lua"] = ("luac -p", _cmd(luac, "-p"))
     if have["bash"]:
         found["Shell"] = ("bash -n", _cmd("bash", "-n"))
+    if importlib.util.find_spec("pglast") is not None:
+        found["SQL"] = ("PostgreSQL parser (pglast)", postgres_parse)
     return found
 
 

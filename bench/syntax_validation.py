@@ -47,6 +47,14 @@ def _read(path: str, min_bytes: int, max_bytes: int) -> str | None:
         return None
 
 
+def prepare(lang: str, text: str) -> str:
+    """SQL files shipped for psql hold meta-commands (`\\echo ... \\quit`) that are not SQL: both sides see them
+    removed."""
+    if lang != "SQL":
+        return text
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("\\"))
+
+
 def collect(corpus: list[str], min_bytes: int, max_bytes: int) -> dict[str, list[str]]:
     """language -> candidate paths, sorted (then shuffled by seed in main)."""
     found = defaultdict(set)
@@ -95,7 +103,7 @@ def accepted_files(lang: str, paths: list[str], judge, tmp: str, n: int) -> list
     kept: list[str] = []
     for start in range(0, min(len(paths), 6 * n), n):
         chunk = paths[start:start + n]
-        copies = [(write(tmp, start + j, "control", p, _read(p, 0, 1 << 30)), os.path.dirname(p))
+        copies = [(write(tmp, start + j, "control", p, prepare(lang, _read(p, 0, 1 << 30))), os.path.dirname(p))
                   for j, p in enumerate(chunk)]
         kept += [p for p, (ok, _) in zip(chunk, judge(copies)) if ok]
         if len(kept) >= n:
@@ -107,7 +115,7 @@ def validate(lang: str, paths: list[str], judge, scorer, rng, tmp: str) -> list[
     """One row per (file, variant): compiler verdict (None without a compiler), ours, strict, and what changed."""
     rows, items = [], []
     for i, path in enumerate(paths):
-        text = _read(path, 0, 1 << 30)
+        text = prepare(lang, _read(path, 0, 1 << 30))
         tree = grammars.parser(SPECS[lang].grammar).parse(text.encode("utf-8"))
         for v in variants(text, tree.root_node, rng):
             rows.append({"path": path, "variant": v})

@@ -1,9 +1,9 @@
 """One file's code metrics from its tree-sitter tree: syntax, complexity, size, nesting, comments, naming, coupling.
 
 Definitions (all per file):
-- error_ratio: nodes inside ERROR subtrees plus MISSING nodes (plus, for Python, statements off their block's
-  indentation, blocks with no statement and a `try` with no handler, which tree-sitter accepts but CPython does
-  not), over all nodes;
+- error_ratio: nodes inside ERROR subtrees plus MISSING nodes, plus errors tree-sitter accepts silently (a stray
+  Ruby `end`, a JavaScript `const` without a value; in Python, statements off their block's indentation, blocks
+  with no statement and a `try` with no handler), over all nodes;
   syntax_ok: none of them.
 - cc_mean / cc_max: cyclomatic complexity of each function, 1 + its decision points (branches, loops, cases,
   catches, ternaries, short-circuit operators) not inside a nested function; mean and max over functions.
@@ -97,7 +97,7 @@ def error_ratio(root, caps: dict, offside: bool = False) -> float:
     empty block or in a try with no handler."""
     blocks = caps.get("block", [])
     misplaced = misindented(root, blocks) + empty_blocks(blocks) + unhandled_tries(blocks) if offside else 0
-    if not root.has_error and not misplaced:
+    if not root.has_error and not misplaced and not caps.get("missing"):  # a grammar may add its own @missing
         return 0.0
     inside, end = 0, -1
     for node in sorted(caps.get("error", []), key=lambda n: (n.start_byte, -n.end_byte)):
