@@ -1,8 +1,9 @@
 """Each language's own compiler or parser, in its syntax-only mode where it has one, as the ground truth.
 
 An oracle takes [(file to check, folder of the original file)] and returns [(accepted, first error line)].
-Parse-only: CPython compile(), javac's parser (JavacTask.parse), node --check, the TypeScript parser
-(createSourceFile), gofmt -e, rustfmt, php -l, ruby -c, luac -p, bash -n, PostgreSQL's parser (pglast).
+Parse-only: CPython compile(), javac's parser (JavacTask.parse), V8 through node's vm module (as a CommonJS or an
+ES module, one process for all files), the TypeScript parser (createSourceFile), gofmt -e, rustfmt, php -l,
+ruby -c, luac -p, bash -n, PostgreSQL's parser (pglast).
 gcc/g++ -fsyntax-only also resolves names and types (C cannot be parsed without knowing its typedefs), so their
 verdicts are split by the first error message into syntax-class and later-phase errors.
 """
@@ -75,19 +76,6 @@ def _gcc(lang: str, std: str):
     return check
 
 
-def _node(path: str, _src: str) -> Result:
-    """Accepted as a CommonJS script or as an ES module. The extension forces the mode: node 20's `--check` of a
-    .js file holding `export` exits 0 even when the rest of the file is broken."""
-    verdicts = []
-    for ext in (".cjs", ".mjs"):
-        copy = path + ext  # a.js.cjs: the last extension decides
-        shutil.copyfile(path, copy)
-        verdicts.append(_run(["node", "--check", copy]))
-        if verdicts[-1][0]:
-            return verdicts[-1]
-    return False, min((m for _, m in verdicts), key=lambda m: "export" in m or "import" in m)
-
-
 def _per_file(check):
     def run(items: list[tuple[str, str]]) -> list[Result]:
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -138,7 +126,8 @@ def oracles() -> dict[str, tuple[str, object]]:
     if have["java"]:
         found["Java"] = ("javac parser", _batch(["java", os.path.join(HERE, "JavaParseOnly.java")]))
     if have["node"]:
-        found["JavaScript"] = ("node --check", _per_file(_node))
+        found["JavaScript"] = ("node (V8 parser)", _batch(["node", "--experimental-vm-modules", "--no-warnings",
+                                                            os.path.join(HERE, "node_parse_only.js")]))
         ts = typescript_dir()
         if ts:
             found["TypeScript"] = ("tsc parser", _batch(["node", os.path.join(HERE, "ts_parse_only.js"), ts]))

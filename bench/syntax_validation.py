@@ -185,7 +185,7 @@ def report(results: dict[str, tuple[str, int, list[dict]]], examples: int) -> No
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", help="folders of real code (default: /tmp/corpora/real)")
-    ap.add_argument("--per-language", type=int, default=25, help="files per language (each gives 4 variants)")
+    ap.add_argument("--per-language", type=int, default=20, help="files per language (each gives 4 variants)")
     ap.add_argument("--max-bytes", type=int, default=60_000)
     ap.add_argument("--languages", default=",".join(LANGS))
     ap.add_argument("--examples", type=int, default=4, help="disagreements listed per language")
