@@ -14,7 +14,7 @@ MANIFEST  ?=
 TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
-.PHONY: help setup run test bench bench-quality bench-privacy report dist cluster-up cluster-down submit java-check \
+.PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
 	clean lint train bench-train-gpu test-airflow
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make test                                              the whole test suite"
 	@echo "make bench [ARGS="--corpus name=dir"]         ingest+filter throughput vs a plain Python baseline"
 	@echo "make bench-quality                                   quality stage vs compile(), lizard, bare parse"
+	@echo "make bench-syntax                                    syntax check vs each language's own parser, broken copies"
 	@echo "make bench-privacy                                   secrets planted in real files: recall, lookalikes, MB/s"
 	@echo "make report [OUTPUT=dir]                              rebuild a run's data portrait and screenshot it"
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
@@ -89,6 +90,18 @@ bench: setup
 
 bench-quality: setup
 	$(BIN)/python -m bench.quality_validation $(ARGS)
+
+# The syntax check against each language's own compiler or parser on real files (the make_corpus.sh corpus and
+# installed sources) and seeded breakages. The TypeScript and PostgreSQL parsers are fetched into out/ (npm, pip
+# --target), not into the venv; a tool that is missing leaves its language judged by certain breakages only.
+SYNTAX_TOOLS := out/.bench-syntax-tools
+bench-syntax: setup
+	@mkdir -p $(SYNTAX_TOOLS)
+	@test -d $(SYNTAX_TOOLS)/node_modules/typescript || ! command -v npm >/dev/null || \
+	  npm install --silent --no-audit --no-fund --prefix $(SYNTAX_TOOLS) typescript@5.6.3 || true
+	@test -d $(SYNTAX_TOOLS)/py/pglast || $(BIN)/python -m pip install --quiet --target $(SYNTAX_TOOLS)/py pglast==8.7 || true
+	TYPESCRIPT_DIR=$(SYNTAX_TOOLS)/node_modules/typescript PYTHONPATH=$(SYNTAX_TOOLS)/py \
+	  $(BIN)/python -m bench.syntax_validation $(ARGS)
 
 bench-privacy: setup
 	$(BIN)/python -m bench.privacy_eval $(ARGS)

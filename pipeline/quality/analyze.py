@@ -1,8 +1,10 @@
 """One file's code metrics from its tree-sitter tree: syntax, complexity, size, nesting, comments, naming, coupling.
 
 Definitions (all per file):
-- error_ratio: nodes inside ERROR subtrees plus MISSING nodes (plus, for Python, statements off their block's
-  indentation, which tree-sitter accepts but CPython does not), over all nodes; syntax_ok: none of them.
+- error_ratio: nodes inside ERROR subtrees plus MISSING nodes, plus errors tree-sitter accepts silently (a stray
+  Ruby `end`, a JavaScript `const` without a value; in Python, statements off their block's indentation, blocks
+  with no statement and a `try` with no handler), over all nodes;
+  syntax_ok: none of them.
 - cc_mean / cc_max: cyclomatic complexity of each function, 1 + its decision points (branches, loops, cases,
   catches, ternaries, short-circuit operators) not inside a nested function; mean and max over functions.
 - fn_mean_lines: mean lines per function; n_functions.
@@ -71,10 +73,31 @@ def misindented(root, blocks) -> int:
     return bad
 
 
+def empty_blocks(blocks) -> int:
+    """Blocks with no statement (`if x:` then nothing, or only a comment): CPython's "expected an indented block",
+    which tree-sitter's Python grammar parses as an empty block without an error or MISSING node (a file cut
+    after a line ending in `:` looks like this)."""
+    return sum(1 for block in blocks if all(stmt.type == "comment" for stmt in block.named_children))
+
+
+_HANDLERS = ("except_clause", "except_group_clause", "finally_clause")
+
+
+def unhandled_tries(blocks) -> int:
+    """`try:` bodies with no except or finally clause after them (CPython: "expected 'except' or 'finally'
+    block"); tree-sitter's Python grammar accepts them."""
+    return sum(1 for block in blocks
+               if block.parent is not None and block.parent.type == "try_statement"
+               and block.parent.child_by_field_name("body") == block
+               and not any(c.type in _HANDLERS for c in block.parent.named_children))
+
+
 def error_ratio(root, caps: dict, offside: bool = False) -> float:
-    """Share of nodes in ERROR subtrees, MISSING, or (offside languages) off their block's indentation."""
-    misplaced = misindented(root, caps.get("block", [])) if offside else 0
-    if not root.has_error and not misplaced:
+    """Share of nodes in ERROR subtrees, MISSING, or (offside languages) off their block's indentation, in an
+    empty block or in a try with no handler."""
+    blocks = caps.get("block", [])
+    misplaced = misindented(root, blocks) + empty_blocks(blocks) + unhandled_tries(blocks) if offside else 0
+    if not root.has_error and not misplaced and not caps.get("missing"):  # a grammar may add its own @missing
         return 0.0
     inside, end = 0, -1
     for node in sorted(caps.get("error", []), key=lambda n: (n.start_byte, -n.end_byte)):

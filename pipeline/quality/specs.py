@@ -82,7 +82,9 @@ SPECS: dict[str, Spec] = {
         ("if_statement", "for_statement", "for_in_statement", "while_statement", "do_statement", "switch_statement",
          "try_statement"),
         ("comment",), ("import_statement",), ("call_expression", "new_expression"),
-        ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc"),
+        ("identifier", "property_identifier"), (CAMEL, PASCAL), "block_doc",
+        # `const x;` (a file cut after the name) is a syntax error the grammar accepts
+        extra_queries=('(lexical_declaration kind: "const" (variable_declarator !value) @missing)',)),
     "Rust": Spec(
         "rust", ("function_item", "closure_expression"),
         ("if_expression", "for_expression", "while_expression", "loop_expression", "match_arm", '"&&"', '"||"',
@@ -106,7 +108,12 @@ SPECS: dict[str, Spec] = {
         ("if", "elsif", "unless", "while", "until", "for", "when", "rescue", "conditional", "if_modifier",
          "unless_modifier", "while_modifier", "until_modifier", '"&&"', '"||"', '"and"', '"or"'),
         ("if", "unless", "while", "until", "for", "case", "begin"),
-        ("comment",), (), ("call",), ("identifier",), (SNAKE,), "above"),
+        ("comment",), (), ("call",), ("identifier",), (SNAKE,), "above",
+        # a stray `end` (its `def`/`if`/`do` line deleted) parses as a bare identifier statement, not an error:
+        # count it with the MISSING nodes (`x.end`, `def end` and `end:` are other node kinds or fields)
+        extra_queries=("([" + " ".join(f"({parent} (identifier) @missing)" for parent in (
+            "program", "body_statement", "then", "else", "do", "begin", "ensure", "block_body",
+            "parenthesized_statements")) + '] (#eq? @missing "end"))',)),
     "Kotlin": Spec(
         "kotlin", ("function_declaration", "anonymous_function", "secondary_constructor"),
         ("if_expression", "for_statement", "while_statement", "do_while_statement", "catch_block", "when_entry",
@@ -153,7 +160,8 @@ SPECS: dict[str, Spec] = {
         extra_queries=("(case (keyword_when) @dec)",)),
 }
 
-SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript")  # same node types, typed dialect
+# same node types, typed dialect; `declare const x: T;` is valid TypeScript, so not JavaScript's const rule
+SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript", extra_queries=())
 
 # A second grammar for files the first one stumbles on: .h files are C++ as often as C, .tsx files need the
 # TSX dialect. The grammar with fewer error nodes wins.

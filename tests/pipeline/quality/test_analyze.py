@@ -602,6 +602,28 @@ def test_broken_code_has_errors(lang, text):
     assert 0.0 < m["error_ratio"] <= 1.0
 
 
+@pytest.mark.parametrize("lang, broken, valid", [
+    # CPython: "expected an indented block" (a file cut after a line ending in `:`, or its body line deleted)
+    ("Python", "def f(xs):\n    for x in xs:\n    return 1\n",
+     "def f(xs):\n    for x in xs:\n        pass\n    return 1\n"),
+    ("Python", "class A:\n    # only a comment\n", "class A:\n    # a comment\n    x = 1\n"),
+    # CPython: "expected 'except' or 'finally' block"
+    ("Python", "try:\n    x = 1\ny = 2\n", "try:\n    x = 1\nfinally:\n    y = 2\n"),
+    # ruby -c: "unexpected `end'" once a `do`/`def`/`if` line is deleted; `end` as a method or a key is fine
+    ("Ruby", "xs.each do |x|\n  puts x\nend\nend\n", "r = (1..5).end\nf(end: 3)\nxs.each do |x|\n  puts x\nend\n"),
+    # node --check: "Missing initializer in const declaration"; TypeScript declares constants without values
+    ("JavaScript", "const limit;\n", "const limit = 3;\nlet later;\nfor (const x of xs) {}\n"),
+])
+def test_errors_the_grammar_accepts_silently_are_counted(lang, broken, valid):
+    assert analyze(valid, lang, budget_ms=2000)["syntax_ok"] is True
+    m = analyze(broken, lang, budget_ms=2000)
+    assert m["syntax_ok"] is False and 0.0 < m["error_ratio"] <= 1.0
+
+
+def test_typescript_ambient_const_needs_no_value():
+    assert analyze("declare const limit: number;\n", "TypeScript", budget_ms=2000)["syntax_ok"] is True
+
+
 HEADER = '''#pragma once
 #include <string>
 
