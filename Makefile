@@ -120,7 +120,7 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags evaluation
+	$(BIN)/ruff check common pipeline schemas model train tests bench scripts dags evaluation
 
 test-airflow: setup
 	$(BIN)/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py $(ARGS)

@@ -37,7 +37,7 @@ with DAG(
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline.orchestration.args import ParamError
+        from common.form import ParamError
         from pipeline.orchestration.args import plan as make_plan
 
         try:

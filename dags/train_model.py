@@ -33,7 +33,7 @@ with DAG(
         """Validate the form (paths under $PIPELINE_ALLOWED_ROOTS, trainer keys) and resolve the manifest."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline.orchestration.args import ParamError
+        from common.form import ParamError
         from train.launch.dag_plan import plan as make_plan
 
         events = list((triggering_asset_events or {}).get(TOKEN_SHARDS, []))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline import typed_config
-from pipeline.typed_config import ConfigError, option
+from common import typed_config
+from common.typed_config import ConfigError, option
 
 PRECISIONS = ("fp16", "bf16", "fp32")
 

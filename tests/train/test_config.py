@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.typed_config import ConfigError
+from common.typed_config import ConfigError
 from train import config
 from train.ds_config import build
 

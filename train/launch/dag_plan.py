@@ -5,7 +5,7 @@ import re
 import typing
 from pathlib import Path
 
-from pipeline.orchestration.args import (
+from common.form import (
     ParamError,
     allowed_roots,
     check_path,
@@ -78,7 +78,7 @@ def param_schemas() -> dict[str, dict]:
 
 
 def _keys() -> set[str]:
-    from pipeline import typed_config
+    from common import typed_config
     from train.config import TrainConfig
 
     return {k for k, _, _ in typed_config.describe(TrainConfig)}
@@ -149,7 +149,7 @@ def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
 def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str | None = None,
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
-    from pipeline import typed_config
+    from common import typed_config
     from train.config import check, load
 
     v = validate(conf, asset_manifest, env)

@@ -160,7 +160,7 @@ def test_sft_mode(spark, tokenizer_dir, tmp_path):
 
 
 def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer_dir, tmp_path):
-    from pipeline.typed_config import ConfigError
+    from common.typed_config import ConfigError
 
     with pytest.raises(ConfigError, match="messages"):
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.orchestration.args import ParamError
+from common.form import ParamError
 from train.launch.dag_plan import job_spec, plan, policy
 
 
