@@ -12,12 +12,12 @@ import pytest
 
 from pipeline import reasons
 from pipeline.config import TokenizeConfig
-from pipeline.sft.chatml import conversation
-from pipeline.sft.holdout import is_held_out
 from pipeline.tokenize.job import run_tokenize
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_PREFIX, IM_END, PAD
 from schemas import MANIFEST_NAME, TOKEN_SHARD, Manifest
+from schemas.chatml import conversation
+from schemas.sft_holdout import is_held_out
 from tests.pipeline.tokenizer.trained import held_out
 
 pytestmark = pytest.mark.spark
