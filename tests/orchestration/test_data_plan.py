@@ -6,9 +6,9 @@ import pytest
 
 from common import typed_config
 from common.form import ParamError
+from orchestration import data_plan as args
 from pipeline.cli import _parser
 from pipeline.config import MIN_VOCAB_SIZE, PipelineConfig
-from pipeline.orchestration import args
 
 
 @pytest.fixture

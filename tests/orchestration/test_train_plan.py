@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from common.form import ParamError
-from train.launch.dag_plan import job_spec, plan, policy
+from orchestration.train_plan import job_spec, plan, policy
 
 
 @pytest.fixture
