@@ -133,10 +133,10 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check pipeline schemas model train tests bench scripts dags evaluation
+	$(BIN)/ruff check common orchestration pipeline schemas model train tests bench scripts dags evaluation
 
 test-airflow: setup
-	$(BIN)/python -m pytest tests/dags tests/pipeline/orchestration tests/schemas/test_spark_types.py $(ARGS)
+	$(BIN)/python -m pytest tests/dags tests/orchestration tests/schemas/test_spark_types.py $(ARGS)
 
 # pass@k of any folder transformers loads (the trainer writes one to $(TRAIN_OUT)/hf); results in $(EVAL_OUT).
 .PHONY: eval bench-eval

@@ -15,7 +15,7 @@ import sysconfig
 import tempfile
 import time
 
-from pipeline import typed_config
+from common import typed_config
 from pipeline.config import VCS_DIRS, PipelineConfig
 from pipeline.default_corpus import default_skip_dirs
 

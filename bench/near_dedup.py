@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from pipeline import typed_config
+from common import typed_config
 from pipeline.config import PipelineConfig
 from pipeline.dedup.minhash import shingles, signatures
 from pipeline.ingest.language import from_path

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
-from pipeline.orchestration.args import DATA_STAGES, TOKEN_STEPS, param_schemas
-from pipeline.orchestration.assets import TOKEN_SHARDS
-from pipeline.orchestration.spark_stage import PipelineStageOperator
+from orchestration.assets import TOKEN_SHARDS
+from orchestration.data_plan import DATA_STAGES, TOKEN_STEPS, param_schemas
+from orchestration.spark_stage import PipelineStageOperator
 
 DAG_ID = "codefuse_data"
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +37,8 @@ with DAG(
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline.orchestration.args import ParamError
-        from pipeline.orchestration.args import plan as make_plan
+        from common.form import ParamError
+        from orchestration.data_plan import plan as make_plan
 
         try:
             out = make_plan(dict(params), DAG_ID, run_id)
@@ -55,7 +55,7 @@ with DAG(
     @task(outlets=[TOKEN_SHARDS])
     def publish(run_dir: str, outlet_events=None) -> dict:
         """The shard manifest of this run becomes an event of the token-shards Asset (the trainer's input)."""
-        from pipeline.orchestration.args import manifest_summary
+        from orchestration.data_plan import manifest_summary
 
         summary = manifest_summary(run_dir)
         outlet_events[TOKEN_SHARDS].extra = summary

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
-from pipeline.orchestration.assets import TOKEN_SHARDS
-from train.launch.dag_plan import param_schemas
+from orchestration.assets import TOKEN_SHARDS
+from orchestration.train_plan import param_schemas
 
 DAG_ID = "codefuse_train"
 # the Python every rank runs (the deepspeed launcher beside it): the worker's own, unless set
@@ -33,8 +33,8 @@ with DAG(
         """Validate the form (paths under $PIPELINE_ALLOWED_ROOTS, trainer keys) and resolve the manifest."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline.orchestration.args import ParamError
-        from train.launch.dag_plan import plan as make_plan
+        from common.form import ParamError
+        from orchestration.train_plan import plan as make_plan
 
         events = list((triggering_asset_events or {}).get(TOKEN_SHARDS, []))
         asset_manifest = (events[-1].extra or {}).get("manifest") if events else None
@@ -48,7 +48,7 @@ with DAG(
         """Every shard is there with its checksum, the tokenizer matches: before any node is allocated."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from train.launch.tasks import check_manifest
+        from orchestration.train_tasks import check_manifest
 
         try:
             return check_manifest(planned["values"]["manifest"])
@@ -60,7 +60,7 @@ with DAG(
         """NVML on the GPUs the job will use; a bad GPU or node is left out, too few good ones fail the task."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from train.launch.tasks import node_health as check
+        from orchestration.train_tasks import node_health as check
 
         try:
             return check(planned, TRAIN_PYTHON)
@@ -70,7 +70,7 @@ with DAG(
     @task(retries=0)
     def submit(planned: dict, health: dict, shards: dict) -> dict:
         """The first attempt (a rerun of this task finds it in the supervisor's state and does not submit again)."""
-        from train.launch.tasks import supervisor
+        from orchestration.train_tasks import supervisor
 
         verdict = supervisor(planned, health, TRAIN_PYTHON).poke()
         return {"attempt": verdict.attempt, "state": verdict.state, "detail": verdict.detail}
@@ -82,8 +82,8 @@ with DAG(
         from airflow.sdk import PokeReturnValue
         from airflow.sdk.exceptions import AirflowFailException
 
+        from orchestration.train_tasks import supervisor
         from train.launch.supervisor import GaveUp
-        from train.launch.tasks import supervisor
 
         try:
             verdict = supervisor(planned, health, TRAIN_PYTHON).poke()
@@ -95,14 +95,14 @@ with DAG(
     @task
     def export_hf(planned: dict, trained: dict) -> str:
         """<run>/hf from the newest complete checkpoint, checked by loading it with transformers."""
-        from train.launch.tasks import export_and_check
+        from orchestration.train_tasks import export_and_check
 
         return export_and_check(planned["run_dir"])
 
     @task
     def evaluate(planned: dict, hf_dir: str) -> dict:
         """pass@k (and comment BLEU where the data run has SFT pairs) beside the checkpoint, in <run>/eval."""
-        from train.launch.tasks import evaluate as run_eval
+        from orchestration.train_tasks import evaluate as run_eval
 
         return run_eval(planned, hf_dir)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pipeline.jsonl import json_objects
+from common.jsonl import json_objects
 
 REQUIRED = ("task_id", "prompt", "test", "entry_point", "language")
 

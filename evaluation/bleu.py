@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from evaluation.config import EvalSettings
-from pipeline.sft.holdout import DEFAULT_FRACTION, DEFAULT_SEED, is_held_out
+from schemas.sft_holdout import DEFAULT_FRACTION, DEFAULT_SEED, is_held_out
 
 COLUMNS = ["id", "language", "function_name", "code", "comment"]
 BOT_TURN = "<|im_start|>bot\n"
@@ -27,7 +27,7 @@ def read_pairs(sft_pairs: str | Path, fraction: float = DEFAULT_FRACTION, seed: 
 
 def prompt(pair: dict) -> str:
     """The SFT stage's own annotate conversation (English template) up to the bot's turn."""
-    from pipeline.sft.chatml import conversation, render_text
+    from schemas.chatml import conversation, render_text
 
     messages = conversation(pair, "annotate", zh_share=0.0)["messages"]
     return render_text(messages[:2]) + BOT_TURN

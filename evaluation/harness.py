@@ -6,12 +6,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from common.atomic import write_atomic
 from evaluation import benchmarks, passk
 from evaluation.config import EvalSettings
 from evaluation.execute import check_all
 from evaluation.report import print_table
 from evaluation.sandbox import Limits
-from pipeline.atomic import write_atomic
 
 
 def limits_of(s: EvalSettings) -> Limits:

@@ -5,7 +5,8 @@ import argparse
 import json
 import sys
 
-from pipeline import exit_codes, typed_config
+from common import typed_config
+from pipeline import exit_codes
 from pipeline.config import STAGES, PipelineConfig
 
 COMMANDS = {"run": None, **{name: [name] for name in STAGES}}

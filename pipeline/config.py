@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from common.typed_config import option
 from pipeline.ingest.language import LANGUAGES
 from pipeline.quality.score import ASPECTS, DEFAULT_WEIGHTS
 from pipeline.quality.specs import SPECS
-from pipeline.typed_config import option
 
 MiB = 1 << 20
 # the smallest tokenizer.vocab_size that always holds the 8 special tokens, the 256 bytes and every keyword form

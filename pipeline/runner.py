@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from common.typed_config import ConfigError, fingerprint, fingerprint_view, to_yaml
 from pipeline import __version__
 from pipeline.config import PipelineConfig
 from pipeline.ingest.fsio import to_uri
@@ -16,7 +17,6 @@ from pipeline.spark.apply import apply_stage
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
 from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section, upstream_candidates
-from pipeline.typed_config import ConfigError, fingerprint, fingerprint_view, to_yaml
 from schemas import STATUS_KEPT, STATUS_REJECTED
 from schemas.spark import spark_schema
 

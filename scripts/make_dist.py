@@ -1,4 +1,4 @@
-"""Builds what spark-submit ships to executors: dist/pipeline.zip (pipeline/ and schemas/) and the entry script."""
+"""Builds what spark-submit ships to executors: dist/pipeline.zip (pipeline/, schemas/, common/) and the entry."""
 import sys
 import zipfile
 from pathlib import Path
@@ -12,7 +12,7 @@ def build(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = out_dir / "pipeline.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for package in ("pipeline", "schemas"):
+        for package in ("pipeline", "schemas", "common"):  # what executors import
             for path in sorted((ROOT / package).rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yaml", ".txt"):
                     zf.write(path, path.relative_to(ROOT).as_posix())

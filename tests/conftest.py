@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import typed_config
+from common import typed_config
 from pipeline.config import PipelineConfig, SparkConfig
 
 ROOT = Path(__file__).resolve().parents[1]

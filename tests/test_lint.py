@@ -8,6 +8,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_is_clean():
     ruff = Path(sys.executable).parent / "ruff"
-    result = subprocess.run([str(ruff), "check", "pipeline", "schemas", "tests", "bench", "scripts", "dags",
-                             "evaluation"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(ruff), "check", "common", "orchestration", "pipeline", "schemas", "tests", "bench",
+                             "scripts", "dags", "evaluation"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 
-from pipeline import typed_config
+from common import typed_config
 from train.config import PRESETS, TrainConfig, load
 
 

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from common.atomic import write_atomic
 from train.data import file_sha256
 
 MARKER = "COMPLETE.json"

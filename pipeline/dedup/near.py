@@ -17,7 +17,7 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     the threshold candidates are drawn at."""
     from datasketch import MinHashLSH
 
-    from pipeline.typed_config import ConfigError
+    from common.typed_config import ConfigError
 
     try:
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)

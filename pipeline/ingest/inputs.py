@@ -5,9 +5,9 @@ import os
 import re
 from typing import NamedTuple
 
+from common.typed_config import ConfigError
 from pipeline.ingest.archives import archive_stem, is_archive
 from pipeline.ingest.fsio import arrow_fs, is_local, local_path, to_uri
-from pipeline.typed_config import ConfigError
 
 KINDS = ("tree", "archive", "jsonl", "parquet", "file")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".jsonl.bz2")

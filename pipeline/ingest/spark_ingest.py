@@ -7,13 +7,13 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from common.typed_config import ConfigError
 from pipeline.config import PipelineConfig
 from pipeline.ingest import datasets, walk
 from pipeline.ingest.fsio import size_of
 from pipeline.ingest.inputs import Source, spark_uri
 from pipeline.ingest.read import batched, read_listing_batches
 from pipeline.ingest.records import INGEST_SCHEMA
-from pipeline.typed_config import ConfigError
 from schemas import LISTING
 from schemas.spark import spark_schema
 

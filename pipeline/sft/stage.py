@@ -7,11 +7,11 @@ import pyarrow as pa
 
 from pipeline.config import SftConfig
 from pipeline.quality.analyze import ParseBudgetExceeded
-from pipeline.sft.chatml import render_batches
 from pipeline.sft.extract import extract
 from pipeline.sft.rules import judge
 from pipeline.stage import REASON, BatchStage
 from schemas import SFT_CHATML, SFT_PAIRS, with_reject_columns
+from schemas.chatml import render_batches
 
 PAIRS_SCHEMA = with_reject_columns(SFT_PAIRS)
 

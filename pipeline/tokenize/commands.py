@@ -5,9 +5,9 @@ import json
 import os
 from pathlib import Path
 
+from common.typed_config import ConfigError, to_dict
 from pipeline.config import PipelineConfig
 from pipeline.ingest.fsio import to_uri
-from pipeline.typed_config import ConfigError, to_dict
 
 MB = 1 << 20
 TEXT_CHUNK = 16384  # text folders are sampled in line-aligned chunks of about this many characters

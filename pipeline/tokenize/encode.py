@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import reasons
-from pipeline.sft.holdout import is_held_out
 from pipeline.tokenize import fim as fim_mod
 from pipeline.tokenize import shards
 from pipeline.tokenize.pack import Packer
 from pipeline.tokenize.sft import encode_conversation
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+from schemas.sft_holdout import is_held_out
 
 BUCKET, KEY = "_bucket", "_key"
 SHARD, TAIL, STATS = "shard", "tail", "stats"

@@ -9,6 +9,7 @@ import uuid
 
 import numpy as np
 
+from common.typed_config import fingerprint, fingerprint_view
 from pipeline import __version__
 from pipeline.config import TokenizeConfig
 from pipeline.ingest.fsio import to_uri
@@ -17,7 +18,6 @@ from pipeline.tokenize import encode, shards
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.save import read_file, sha256_of
 from pipeline.tokenizer.special import EOT, PAD
-from pipeline.typed_config import fingerprint, fingerprint_view
 from schemas import MANIFEST_NAME, Manifest, ShardEntry
 from schemas.spark import spark_schema
 
@@ -44,13 +44,13 @@ def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
     payload = "content" if cfg.mode == "pretrain" else "messages"
     missing = {"id", payload} - set(df.columns)
     if missing:
-        from pipeline.typed_config import ConfigError
+        from common.typed_config import ConfigError
         raise ConfigError(f"tokenize.mode={cfg.mode} reads columns {sorted(missing)} that {inputs} lacks "
                           f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
     cols = ["id", payload]
     if cfg.mode == "sft" and cfg.sft_holdout_fraction:
         if "pair_id" not in df.columns:
-            from pipeline.typed_config import ConfigError
+            from common.typed_config import ConfigError
             raise ConfigError(f"tokenize.sft_holdout_fraction={cfg.sft_holdout_fraction} needs a pair_id column, "
                               f"which {inputs} lacks: set tokenize.sft_holdout_fraction=0 for other tables")
         cols.append("pair_id")

@@ -10,7 +10,7 @@ from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PAD, FIM_PREFIX, FIM
 TOKENIZER_JSON = "tokenizer.json"
 TRAINING_JSON = "training.json"
 
-# transformers' apply_chat_template renders ChatML exactly as pipeline/sft/chatml.py does (roles system/human/bot)
+# transformers' apply_chat_template renders ChatML exactly as schemas/chatml.py does (roles system/human/bot)
 CHAT_TEMPLATE = ("{% for m in messages %}" + IM_START + "{{ m['role'] }}\n{{ m['content'] }}" + IM_END + "\n"
                  "{% endfor %}{% if add_generation_prompt %}" + IM_START + "bot\n{% endif %}")
 

@@ -63,8 +63,8 @@ def test_no_work_at_import_time(dagbag):
 def test_one_spark_submit_task_per_step_on_spark_default(dagbag):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    from pipeline.orchestration.args import DATA_STAGES
-    from pipeline.orchestration.spark_stage import PipelineStageOperator
+    from orchestration.data_plan import DATA_STAGES
+    from orchestration.spark_stage import PipelineStageOperator
 
     dag = dagbag.dags["codefuse_data"]
     submits = [t for t in dag.tasks if isinstance(t, SparkSubmitOperator)]

@@ -23,7 +23,7 @@ def dist(tmp_path_factory):
 
 
 def _operator(dist, args, conf=None):
-    from pipeline.orchestration.spark_stage import PipelineStageOperator
+    from orchestration.spark_stage import PipelineStageOperator
 
     zip_path, entry = dist
     return PipelineStageOperator(task_id="ingest", conn_id="spark_default", application=str(entry),

@@ -13,11 +13,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from common.typed_config import ConfigError
 from pipeline import reasons
 from pipeline.config import STAGES
 from pipeline.report import stage_table
 from pipeline.runner import ReconciliationError, run
-from pipeline.typed_config import ConfigError
 from tests.corpus import write_mixed_corpus
 
 pytestmark = pytest.mark.spark
@@ -43,7 +43,7 @@ def mixed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mixed_run(spark, mixed, tmp_path_factory):
-    from pipeline import typed_config
+    from common import typed_config
     from pipeline.config import PipelineConfig
     from tests.conftest import TEST_SPARK
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.typed_config import ConfigError
+from common.typed_config import ConfigError
 from train import config
 from train.ds_config import build
 
@@ -99,3 +99,8 @@ def test_deepspeed_rejects_a_batch_that_does_not_add_up(monkeypatch):
     ds["gradient_accumulation_steps"] = 3
     with pytest.raises(AssertionError, match="Check batch related parameters"):
         _validate(ds, 1, monkeypatch)
+
+
+def test_an_unknown_flavor_fails_at_load_naming_the_flavors():
+    with pytest.raises(ConfigError, match=r"model.flavor' got '70B': must be one of \['debug'"):
+        config.load("debug", None, ["model.flavor=70B"])

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from common.atomic import write_atomic
 
 NAME = "heartbeat.json"
 PHASES = ("starting", "training", "done")

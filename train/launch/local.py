@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from common.atomic import write_atomic
 from train.__main__ import free_port
 from train.launch.job import JobSpec, JobState, JobStatus
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from common.atomic import write_atomic
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
+from common.atomic import write_atomic
 from train import checkpoint as ckpt
 from train.launch import heartbeat
 from train.launch.job import Backend, JobSpec, JobState

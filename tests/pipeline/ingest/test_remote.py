@@ -46,7 +46,7 @@ def test_remote_tree_is_planned_walked_and_read(bucket):
 
 
 def test_remote_input_that_does_not_exist(bucket):
-    from pipeline.typed_config import ConfigError
+    from common.typed_config import ConfigError
 
     with pytest.raises(ConfigError, match="input not found: s3a://bucket/nope"):
         inputs.resolve(["s3a://bucket/nope"], "auto")

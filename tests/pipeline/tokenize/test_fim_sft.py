@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.sft.chatml import render_text
 from pipeline.tokenize import fim, sft
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, IM_END, IM_START
+from schemas.chatml import render_text
 
 TEXT = "def area(w, h):\n    return w * h  # 面积\n"
 

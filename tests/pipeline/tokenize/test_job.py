@@ -12,12 +12,12 @@ import pytest
 
 from pipeline import reasons
 from pipeline.config import TokenizeConfig
-from pipeline.sft.chatml import conversation
-from pipeline.sft.holdout import is_held_out
 from pipeline.tokenize.job import run_tokenize
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.special import EOT, FIM_PREFIX, IM_END, PAD
 from schemas import MANIFEST_NAME, TOKEN_SHARD, Manifest
+from schemas.chatml import conversation
+from schemas.sft_holdout import is_held_out
 from tests.pipeline.tokenizer.trained import held_out
 
 pytestmark = pytest.mark.spark
@@ -160,7 +160,7 @@ def test_sft_mode(spark, tokenizer_dir, tmp_path):
 
 
 def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer_dir, tmp_path):
-    from pipeline.typed_config import ConfigError
+    from common.typed_config import ConfigError
 
     with pytest.raises(ConfigError, match="messages"):
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))

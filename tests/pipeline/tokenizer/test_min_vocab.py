@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import typed_config
+from common import typed_config
 from pipeline.config import MIN_VOCAB_SIZE, PipelineConfig
 from pipeline.tokenizer.train import train
 

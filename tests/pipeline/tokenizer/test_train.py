@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sft.chatml import render_text
 from pipeline.tokenizer.keywords import keyword_forms, keywords_by_language
 from pipeline.tokenizer.special import EOT, PAD, SPECIAL_TOKENS
 from pipeline.tokenizer.train import pre_tokenizer, train
+from schemas.chatml import render_text
 from tests.pipeline.tokenizer.trained import VOCAB, training_records
 
 

@@ -4,11 +4,11 @@ import os
 
 import pytest
 
-from pipeline import typed_config
+from common import typed_config
+from common.form import ParamError
+from orchestration import data_plan as args
 from pipeline.cli import _parser
 from pipeline.config import MIN_VOCAB_SIZE, PipelineConfig
-from pipeline.orchestration import args
-from pipeline.orchestration.args import ParamError
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from pipeline.config import SFT_TASKS
-from pipeline.sft.chatml import ROLES, TASKS, choose, conversation, render_batches, render_text, templates
 from schemas import SFT_CHATML
+from schemas.chatml import ROLES, TASKS, choose, conversation, render_batches, render_text, templates
 
 PAIR = {"id": "pair-0001", "language": "C++", "function_name": "twice",
         "code": "int twice(int v) {\n    return v * 2;\n}", "comment": "Doubles v."}

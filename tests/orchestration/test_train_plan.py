@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.orchestration.args import ParamError
-from train.launch.dag_plan import job_spec, plan, policy
+from common.form import ParamError
+from orchestration.train_plan import job_spec, plan, policy
 
 
 @pytest.fixture
@@ -53,3 +53,50 @@ def test_refused_values_name_the_param_and_the_reason(env, conf, reason):
     asset = None if conf == {} else str(manifest)
     with pytest.raises(ParamError, match=reason):
         plan(conf, "manual__x", asset, roots)
+
+
+def test_trainer_params_take_type_help_range_and_choices_from_train_config():
+    from common.typed_config import describe
+    from model import FLAVORS
+    from orchestration.train_plan import TRAINER_PARAMS, param_schemas
+    from train.config import PRECISIONS, TrainConfig
+
+    keys = {k for k, _, _ in describe(TrainConfig)}
+    assert set(TRAINER_PARAMS.values()) <= keys
+    s = param_schemas()
+    # the option's choices with the form's empty value in front; its help text after the key
+    assert s["flavor"]["enum"] == ["", *FLAVORS] and s["flavor"]["default"] == ""
+    assert s["dtype"]["enum"] == ["", *PRECISIONS]
+    assert s["dtype"]["description"].startswith("precision.dtype: training precision")
+    # min=1 in train/config.py, lowered to 0 so the form's 0 (the preset's) is allowed
+    assert (s["max_steps"]["type"], s["max_steps"]["minimum"], s["max_steps"]["default"]) == ("integer", 0, 0)
+    assert s["lr"]["type"] == "number" and s["lr"]["default"] == 0.0
+    assert "keeps the preset's value" in s["checkpoint_every"]["description"]
+
+
+def test_set_trainer_params_become_overrides_the_trainer_loader_accepts(env):
+    roots, manifest = env
+    p = plan({"flavor": "350M", "dtype": "bf16", "micro_batch": 2, "global_batch": 16, "lr": 3e-4},
+             "manual__x", str(manifest), roots)
+    assert p["overrides"][1:6] == ["model.flavor=350M", "precision.dtype=bf16", "batch.micro_batch=2",
+                                   "batch.global_batch=16", "optimizer.lr=0.0003"]
+    from train.config import load
+
+    cfg = load("debug", None, p["overrides"])
+    assert (cfg.model.flavor, cfg.precision.dtype, cfg.batch.global_batch, cfg.optimizer.lr) == \
+        ("350M", "bf16", 16, 3e-4)
+    # unset params leave the preset's values: no override is written for them
+    untouched = plan({}, "manual__y", str(manifest), roots)["overrides"]
+    assert not any(o.split("=")[0] in ("model.flavor", "precision.dtype", "optimizer.lr") for o in untouched)
+
+
+@pytest.mark.parametrize("conf, reason", [
+    ({"dtype": "fp8"}, "not one of the allowed values"),
+    ({"micro_batch": -1}, "below the minimum"),
+    ({"lr": "high"}, "expected a number"),
+    ({"global_batch": 6, "micro_batch": 4}, "not a multiple of batch.micro_batch"),
+])
+def test_trainer_params_are_checked_by_the_form_and_the_trainer(env, conf, reason):
+    roots, manifest = env
+    with pytest.raises(ParamError, match=reason):
+        plan(conf, "manual__x", str(manifest), roots)

@@ -1,16 +1,18 @@
 """The training DAG's trigger form -> validated values -> the JobSpec and supervision policy (no Airflow here)."""
 from __future__ import annotations
 
+import json
 import re
 import typing
 from pathlib import Path
 
-from pipeline.orchestration.args import (
+from common.form import (
     ParamError,
     allowed_roots,
     check_path,
     check_run_name,
     check_value,
+    option_schema,
     run_folder_name,
     with_defaults,
 )
@@ -24,8 +26,34 @@ _TIME_LIMIT = re.compile(r"(\d+-)?\d{1,3}(:\d{2}){0,2}")
 _DAG_KEYS = ("run.output", "data.manifest", "checkpoint.dir")
 
 
+# trigger-form param -> the trainer key it sets; type, help, range and choices come from train/config.py's options,
+# and the form's empty value ("" or 0) keeps the preset's
+TRAINER_PARAMS = {
+    "flavor": "model.flavor",
+    "dtype": "precision.dtype",
+    "micro_batch": "batch.micro_batch",
+    "global_batch": "batch.global_batch",
+    "lr": "optimizer.lr",
+    "max_steps": "schedule.max_steps",
+    "checkpoint_every": "checkpoint.every_steps",
+}
+
+
+def _trainer_param(key: str) -> dict:
+    from train.config import TrainConfig
+
+    schema = option_schema(TrainConfig, key)
+    unset = {"string": "", "integer": 0, "number": 0.0}[schema["type"]]
+    if "enum" in schema:
+        schema["enum"] = [unset, *schema["enum"]]
+    if schema.get("minimum", unset) > unset:
+        schema["minimum"] = unset
+    return {**schema, "default": unset,
+            "description": f"{schema['description']}; on this form {'empty' if unset == '' else '0'} keeps "
+                           f"the preset's value"}
+
+
 def param_schemas() -> dict[str, dict]:
-    from model import FLAVORS
     from train.config import PRESETS
 
     return {
@@ -38,10 +66,10 @@ def param_schemas() -> dict[str, dict]:
         "run_name": {"default": "", "type": "string", "maxLength": 64,
                      "description": "names the run folder; the same name resumes that run from its checkpoints"},
         "preset": {"default": "debug", "type": "string", "enum": list(PRESETS),
-                   "description": "training recipe (train/config.py PRESETS)"},
-        "flavor": {"default": "", "type": "string", "enum": ["", *FLAVORS],
-                   "description": "model flavor; empty = the preset's"},
-        "nodes": {"default": 1, "type": "integer", "minimum": 1, "maximum": 4096},
+                   "description": "training recipe (train/config.py PRESETS); the trainer keys below override it"},
+        **{name: _trainer_param(key) for name, key in TRAINER_PARAMS.items()},
+        "nodes": {"default": 1, "type": "integer", "minimum": 1, "maximum": 4096,
+                  "description": "machines, each running gpus_per_node processes (more than 1 needs slurm)"},
         "gpus_per_node": {"default": 1, "type": "integer", "minimum": 1, "maximum": 16,
                           "description": "processes per node: GPUs, or CPU processes where there is no GPU"},
         "backend": {"default": "local", "type": "string", "enum": list(BACKENDS),
@@ -52,14 +80,11 @@ def param_schemas() -> dict[str, dict]:
                          "description": "a running job that completes no step for this long is hung"},
         "startup_minutes": {"default": 60.0, "type": "number", "minimum": 0.1, "maximum": 1440,
                             "description": "time allowed until the first step of each attempt"},
-        "max_steps": {"default": 0, "type": "integer", "minimum": 0,
-                      "description": "optimizer steps; 0 = the preset's"},
-        "checkpoint_every": {"default": 0, "type": "integer", "minimum": 0,
-                             "description": "save every N steps (restarts resume from there); 0 = the preset's"},
         "overrides": {"default": [], "type": "array", "maxItems": 64,
                       "items": {"type": "string", "minLength": 3, "maxLength": 512},
                       "description": "more trainer settings as KEY=VALUE (python -m train --help-config)"},
-        "slurm_partition": {"default": "", "type": "string", "maxLength": 64},
+        "slurm_partition": {"default": "", "type": "string", "maxLength": 64,
+                            "description": "sbatch --partition; empty = the cluster's default"},
         "slurm_gpus": {"default": True, "type": "boolean",
                        "description": "request --gpus-per-node=gpus_per_node (off for CPU-only partitions)"},
         "slurm_time_limit": {"default": "", "type": "string", "maxLength": 16,
@@ -78,7 +103,7 @@ def param_schemas() -> dict[str, dict]:
 
 
 def _keys() -> set[str]:
-    from pipeline import typed_config
+    from common import typed_config
     from train.config import TrainConfig
 
     return {k for k, _, _ in typed_config.describe(TrainConfig)}
@@ -136,12 +161,9 @@ def run_dir(v: typing.Mapping[str, typing.Any], run_id: str) -> str:
 
 def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
     sets = [f"data.manifest={v['manifest']}"]
-    if v["flavor"]:
-        sets.append(f"model.flavor={v['flavor']}")
-    if v["max_steps"]:
-        sets.append(f"schedule.max_steps={v['max_steps']}")
-    if v["checkpoint_every"]:
-        sets.append(f"checkpoint.every_steps={v['checkpoint_every']}")
+    for name, key in TRAINER_PARAMS.items():
+        if v[name] not in ("", 0):  # the form's empty value: the preset's stays
+            sets.append(f"{key}={v[name] if isinstance(v[name], str) else json.dumps(v[name])}")
     # the export task writes <run>/hf from the newest checkpoint; the trainer's own export would do it twice
     return [*sets, "run.export_hf=false", "logging.progress_bar=false", *v["overrides"]]
 
@@ -149,7 +171,7 @@ def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
 def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str | None = None,
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
-    from pipeline import typed_config
+    from common import typed_config
     from train.config import check, load
 
     v = validate(conf, asset_manifest, env)

@@ -6,7 +6,7 @@ import subprocess
 import typing
 from pathlib import Path
 
-from train.launch.dag_plan import job_spec, policy
+from orchestration.train_plan import job_spec, policy
 from train.launch.supervisor import Supervisor
 
 

@@ -18,7 +18,7 @@ _FENCE = {"C++": "cpp", "C#": "csharp", "Shell": "bash", "TypeScript": "typescri
 @functools.lru_cache(maxsize=1)
 def templates() -> dict:
     # importlib.resources reads it from a folder or from the zip spark-submit ships (where __file__ is no path)
-    return yaml.safe_load(resources.files("pipeline.sft").joinpath("templates.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(resources.files("schemas").joinpath("chatml_templates.yaml").read_text(encoding="utf-8"))
 
 
 def _draw(key: str) -> int:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import typed_config
+from common import typed_config
+from common.typed_config import ConfigError, load, parse_override
 from pipeline.config import MiB, PipelineConfig
-from pipeline.typed_config import ConfigError, load, parse_override
 
 
 def test_layers_apply_in_order(tmp_path):

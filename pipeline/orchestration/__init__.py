@@ -1,1 +1,0 @@
-"""Airflow-free pieces of orchestration: trigger params, their validation and each stage's argv."""
