@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 
 from pipeline import typed_config
 from train.config import PRESETS, TrainConfig, load
+from train.procenv import extensions_dir, single_process_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,31 +22,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--local_rank", "--local-rank", type=int, default=None,
                    help="set by the deepspeed launcher (LOCAL_RANK in the environment wins)")
     return p
-
-
-def extensions_dir() -> str:
-    """Where DeepSpeed's JIT-built ops go: one folder per Python environment, so two virtualenvs on one machine do not
-    rebuild the shared default (~/.cache/torch_extensions) over each other on every start."""
-    import hashlib
-
-    key = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
-    return os.path.join(os.path.expanduser("~"), ".cache", "codefuse-train", f"torch_extensions-{key}")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the rendezvous port of a one-machine job)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _single_process_env() -> None:
-    """Plain `python -m train`: a world of one, as torchrun would describe it."""
-    if "RANK" in os.environ:
-        return
-    os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"})
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", str(free_port()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except typed_config.ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
-    _single_process_env()
+    single_process_env()
     os.environ.setdefault("TORCH_EXTENSIONS_DIR", extensions_dir())
     import torch
 
