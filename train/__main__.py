@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--print-ds-config", type=int, metavar="WORLD_SIZE",
                    help="print the DeepSpeed JSON for this many processes and exit")
+    p.add_argument("--check-layout", type=int, nargs=2, metavar=("NODES", "PROCS_PER_NODE"),
+                   help="check that the parallel layout fits NODES x PROCS_PER_NODE processes (tensor-parallel groups "
+                        "inside a node) and print it on stderr; exits 2 if it does not")
     p.add_argument("--help-config", action="store_true", help="list every key with its default and help")
     p.add_argument("--local_rank", "--local-rank", type=int, default=None,
                    help="set by the deepspeed launcher (LOCAL_RANK in the environment wins)")
@@ -34,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{key} = {default}\n    {help_text}")
             return 0
         cfg = load(args.preset, args.config, args.set)
+        if args.check_layout:
+            from train.config import describe_layout
+
+            print(f"layout: {describe_layout(cfg, *args.check_layout)}", file=sys.stderr)
         if args.print_config:
             print(typed_config.to_yaml(cfg), end="")
             return 0

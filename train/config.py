@@ -230,6 +230,20 @@ def check_layout(cfg: TrainConfig, world_size: int, heads: int | None = None, ff
     return world_size // tp
 
 
+def describe_layout(cfg: TrainConfig, nodes: int, per_node: int) -> str:
+    """One line on how nodes x per_node processes split under cfg; fails naming the keys when they do not, or when a
+    tensor-parallel group would straddle two nodes (its all-reduces belong on NVLink, not the network)."""
+    world, tp = nodes * per_node, cfg.parallel.tensor
+    if per_node % tp:
+        raise ConfigError(f"{per_node} processes per node is not a multiple of parallel.tensor {tp}: a "
+                          f"tensor-parallel group must sit inside one node")
+    accum = grad_accum_steps(cfg, world)
+    sp = " with sequence parallelism" if cfg.parallel.sequence else ""
+    return (f"{nodes} node(s) x {per_node} = {world} ranks: tensor-parallel groups of {tp} consecutive ranks inside "
+            f"each node{sp}, {world // tp} data-parallel replicas x micro batch {cfg.batch.micro_batch} x {accum} "
+            f"accumulation = global batch {cfg.batch.global_batch}")
+
+
 def grad_accum_steps(cfg: TrainConfig, world_size: int) -> int:
     """global_batch / (micro_batch * data-parallel size); fails naming the keys when it does not divide."""
     dp = check_layout(cfg, world_size)

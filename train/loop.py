@@ -15,7 +15,7 @@ from train.config import TrainConfig
 from train.data import TokenStream, tokenizer_dir
 from train.launch import heartbeat
 from train.metrics import MetricsSink, memory_gb, peak_tflops, throughput
-from train.resume import resume
+from train.resume import candidates, resume
 from train.setup import LossModule, Ranks, build_engine, build_model, init_distributed, param_groups, prepare_data
 
 __all__ = ["LossModule", "param_groups", "train", "standalone_copy", "sdpa_context"]
@@ -34,6 +34,7 @@ class Run:
     model: torch.nn.Module
     engine: object
     stream: TokenStream
+    checkpoints: list[str] = field(default_factory=list)  # resumable tags, newest first
     start_step: int = 0
     resumed_from: str | None = None
     losses: dict = field(default_factory=dict)
@@ -78,17 +79,19 @@ def _loss_scale(engine) -> float | None:
 
 
 def setup(cfg: TrainConfig) -> Run:
-    """Process group, checked data, model, engine and data stream (no checkpoint loaded yet)."""
+    """Process group, checked data, the checkpoints to resume from, model, engine and data stream (nothing loaded)."""
     ranks = init_distributed(cfg)
     out = Path(cfg.run.output)
     ckpt_dir = Path(cfg.checkpoint.dir) if cfg.checkpoint.dir else out / "checkpoints"
     if ranks.rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
     manifest, root = prepare_data(cfg, ranks, out)
+    good = candidates(ckpt_dir, cfg.checkpoint.verify, ranks.rank, cfg.parallel.tensor) \
+        if cfg.checkpoint.resume == "auto" else []
     model = build_model(cfg, manifest, ranks)
     engine = build_engine(cfg, model, ranks)
     stream = TokenStream(manifest, root, cfg.data.seed, cfg.data.shuffle)
-    return Run(cfg, ranks, out, ckpt_dir, manifest, root, model, engine, stream)
+    return Run(cfg, ranks, out, ckpt_dir, manifest, root, model, engine, stream, good)
 
 
 def save(run: Run, step: int) -> None:
@@ -221,8 +224,8 @@ def train(cfg: TrainConfig) -> dict:
     import torch.distributed as dist
 
     run = setup(cfg)
-    if cfg.checkpoint.resume == "auto":
-        run.start_step, run.resumed_from = resume(run.engine, run.stream, run.ckpt_dir, cfg.checkpoint.verify,
+    if run.checkpoints:
+        run.start_step, run.resumed_from = resume(run.engine, run.stream, run.ckpt_dir, run.checkpoints,
                                                   run.ranks.rank, cfg.parallel.tensor)
     step_loop(run)
     summary = {"start_step": run.start_step, "resumed_from": run.resumed_from, "losses": run.losses,

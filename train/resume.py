@@ -14,14 +14,11 @@ def resync_lr(scheduler) -> None:
         group["lr"] = base * fn(scheduler.last_epoch)
 
 
-def resume(engine, stream, ckpt_dir: Path, verify: str, rank: int, tp: int) -> tuple[int, str | None]:
-    """Load the newest complete checkpoint into the engine and the stream: (step to start at, tag or None).
-
-    Damaged tags are skipped for older ones; a checkpoint of another data-parallel or tensor-parallel size stops
-    the job (that is a wrong restart, not damage); if every candidate fails to load, the job stops rather than
-    train on a half-loaded engine."""
+def candidates(ckpt_dir: Path, verify: str, rank: int, tp: int) -> list[str]:
+    """The tags that check out, newest first (rank 0 checks, every rank gets the list; damaged ones are reported).
+    Run before the engine is built, so that a checkpoint of another tensor-parallel degree stops the job at once
+    instead of after minutes of model and engine setup."""
     import torch.distributed as dist
-    from deepspeed.runtime.zero.utils import ZeRORuntimeException
 
     found = [ckpt.resumable(ckpt_dir, verify) if rank == 0 else None]
     dist.broadcast_object_list(found, src=0)
@@ -29,6 +26,20 @@ def resume(engine, stream, ckpt_dir: Path, verify: str, rank: int, tp: int) -> t
     for tag, why in bad:
         if rank == 0:
             print(f"[train] skipping checkpoint {tag}: {why}", flush=True)
+    if good:
+        refuse_other_degree(ckpt_dir / good[0], tp)
+    return good
+
+
+def resume(engine, stream, ckpt_dir: Path, good: list[str], rank: int, tp: int) -> tuple[int, str | None]:
+    """Load the newest of the `good` checkpoints that loads into the engine and the stream: (step to start at, tag
+    or None).
+
+    A tag that fails to load is skipped for an older one; a checkpoint of another data-parallel or tensor-parallel
+    size stops the job (that is a wrong restart, not damage); if every candidate fails to load, the job stops rather
+    than train on a half-loaded engine."""
+    from deepspeed.runtime.zero.utils import ZeRORuntimeException
+
     failed = []
     for tag in good:
         refuse_other_degree(ckpt_dir / tag, tp)

@@ -41,6 +41,9 @@ def param_schemas() -> dict[str, dict]:
                    "description": "training recipe (train/config.py PRESETS)"},
         "flavor": {"default": "", "type": "string", "enum": ["", *FLAVORS],
                    "description": "model flavor; empty = the preset's"},
+        "tensor_parallel": {"default": 0, "type": "integer", "enum": [0, 1, 2, 4, 8],
+                            "description": "tensor-parallel degree (groups of consecutive GPUs inside a node); "
+                                           "0 = the preset's (13B: 2, with sequence parallelism, on 64 nodes x 8)"},
         "nodes": {"default": 1, "type": "integer", "minimum": 1, "maximum": 4096},
         "gpus_per_node": {"default": 1, "type": "integer", "minimum": 1, "maximum": 16,
                           "description": "processes per node: GPUs, or CPU processes where there is no GPU"},
@@ -138,6 +141,8 @@ def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
     sets = [f"data.manifest={v['manifest']}"]
     if v["flavor"]:
         sets.append(f"model.flavor={v['flavor']}")
+    if v["tensor_parallel"]:
+        sets.append(f"parallel.tensor={v['tensor_parallel']}")
     if v["max_steps"]:
         sets.append(f"schedule.max_steps={v['max_steps']}")
     if v["checkpoint_every"]:
@@ -150,7 +155,7 @@ def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
     from pipeline import typed_config
-    from train.config import check, load
+    from train.config import check, grad_accum_steps, load
 
     v = validate(conf, asset_manifest, env)
     out = run_dir(v, run_id)
@@ -158,8 +163,12 @@ def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str
     try:  # the trainer's own loader and cross-key rules agree now, not an hour into a queue
         cfg = load(v["preset"], None, [*sets, f"run.output={out}"])
         check(cfg)
+        grad_accum_steps(cfg, v["nodes"] * v["gpus_per_node"])  # the layout fits this many GPUs
     except typed_config.ConfigError as e:
         raise ParamError(f"trainer config: {e}") from e
+    if v["gpus_per_node"] % cfg.parallel.tensor:
+        raise ParamError(f"param 'gpus_per_node': {v['gpus_per_node']} is not a multiple of the tensor-parallel "
+                         f"degree {cfg.parallel.tensor} (a tensor-parallel group must sit inside one node)")
     return {"values": v, "run_dir": out, "overrides": sets,
             "policy": {"max_restarts": v["max_restarts"], "hang_seconds": v["hang_minutes"] * 60,
                        "startup_seconds": v["startup_minutes"] * 60}}
