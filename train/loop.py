@@ -187,13 +187,17 @@ def full_state(run: Run) -> dict:
     import torch.distributed as dist
     from deepspeed.utils import groups
 
-    from train.parallel import merge
+    from train.parallel import merge, split_dim
 
     group = groups.get_tensor_model_parallel_group()
     shards = [{} for _ in range(tp)]
-    for name, t in state.items():
-        parts = [torch.empty_like(t) for _ in range(tp)]
-        dist.all_gather(parts, t.contiguous(), group=group)
+    for name, t in state.items():  # one tensor at a time, straight to host memory (13B: no second model on the GPU)
+        if split_dim(name) is None:
+            parts = [t.detach().cpu()] * tp
+        else:
+            parts = [torch.empty_like(t) for _ in range(tp)]
+            dist.all_gather(parts, t.contiguous(), group=group)
+            parts = [p.cpu() for p in parts]
         for shard, part in zip(shards, parts):
             shard[name] = part
     return merge(shards)

@@ -55,7 +55,7 @@ def localize_heads(model, tp: int) -> None:
         block.attn.heads = model.cfg.heads // tp
 
 
-def _split_dim(name: str) -> int | None:
+def split_dim(name: str) -> int | None:
     """The dimension along which parameter `name` (ours, e.g. blocks.3.attn.qkv.weight) is split, or None."""
     for layer in COLUMN:
         if name.endswith((f"{layer}.weight", f"{layer}.bias")):
@@ -73,7 +73,7 @@ def merge(shards: list[dict]) -> dict:
 
     tp, out = len(shards), {}
     for name, first in shards[0].items():
-        dim = _split_dim(name)
+        dim = split_dim(name)
         parts = [s[name] for s in shards]
         if tp == 1 or dim is None:
             out[name] = first
@@ -90,7 +90,7 @@ def split(full: dict, tp: int, rank: int) -> dict:
 
     out = {}
     for name, t in full.items():
-        dim = _split_dim(name)
+        dim = split_dim(name)
         if tp == 1 or dim is None:
             out[name] = t
         elif ".attn.qkv." in name:
