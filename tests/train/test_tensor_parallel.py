@@ -127,3 +127,21 @@ def test_a_tp1_job_refuses_a_tp2_checkpoint_naming_both_degrees(runs, shards, tm
     assert (f"checkpoint global_step{STEPS} was written with parallel.tensor=2, this job runs parallel.tensor=1"
             in r.stdout + r.stderr)
     assert _losses(out) == _losses(runs / "tp2")                        # nothing trained, nothing logged
+
+
+def test_fp16_loss_scaling_under_tp_and_sequence_parallel(shards, tmp_path):
+    """fp16 (the paper's precision) with TP=2 + SP and ZeRO-1: DeepSpeed's dynamic loss scale starts at 2^15, an
+    overflow injected in step 3 skips that update on both ranks and halves the scale. (DeepSpeed refuses fp16 on a
+    CPU; the entry lifts only that check, as in test_training's fp16 test.)"""
+    out = tmp_path / "fp16"
+    # the entry takes KEY=VALUE arguments (no --set); torchrun sets RANK, so it keeps the launcher's world
+    _run([str(BIN / "torchrun"), "--nproc_per_node", "2", "--master_port", str(_port()),
+          str(ROOT / "tests/train/fp16_overflow_entry.py"), "logging.progress_bar=false", "logging.tensorboard=false",
+          "schedule.max_steps=5", "schedule.warmup_steps=1", "batch.micro_batch=8", "batch.global_batch=8",
+          f"data.manifest={shards}", f"run.output={out}", "run.export_hf=false", "precision.dtype=fp16",
+          "precision.initial_scale_power=15", "precision.hysteresis=1", *SP], TRAIN_TEST_OVERFLOW_AT="[3]")
+    records = [_records(out)[s] for s in range(1, 6)]
+    assert [r["loss_scale"] for r in records] == [32768, 32768, 16384, 16384, 16384]
+    assert [r["skipped_steps"] for r in records] == [0, 0, 1, 1, 1]
+    losses = [r["loss"] for r in records]
+    assert losses[2] == float("inf") and losses[4] < losses[3] < losses[1] < losses[0]
