@@ -30,6 +30,7 @@ _DAG_KEYS = ("run.output", "data.manifest", "checkpoint.dir")
 # and the form's empty value ("" or 0) keeps the preset's
 TRAINER_PARAMS = {
     "flavor": "model.flavor",
+    "tensor_parallel": "parallel.tensor",
     "dtype": "precision.dtype",
     "micro_batch": "batch.micro_batch",
     "global_batch": "batch.global_batch",
@@ -172,7 +173,7 @@ def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
     from common import typed_config
-    from train.config import check, load
+    from train.config import check, grad_accum_steps, load
 
     v = validate(conf, asset_manifest, env)
     out = run_dir(v, run_id)
@@ -180,8 +181,12 @@ def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str
     try:  # the trainer's own loader and cross-key rules agree now, not an hour into a queue
         cfg = load(v["preset"], None, [*sets, f"run.output={out}"])
         check(cfg)
+        grad_accum_steps(cfg, v["nodes"] * v["gpus_per_node"])  # the layout fits this many GPUs
     except typed_config.ConfigError as e:
         raise ParamError(f"trainer config: {e}") from e
+    if v["gpus_per_node"] % cfg.parallel.tensor:
+        raise ParamError(f"param 'gpus_per_node': {v['gpus_per_node']} is not a multiple of the tensor-parallel "
+                         f"degree {cfg.parallel.tensor} (a tensor-parallel group must sit inside one node)")
     return {"values": v, "run_dir": out, "overrides": sets,
             "policy": {"max_restarts": v["max_restarts"], "hang_seconds": v["hang_minutes"] * 60,
                        "startup_seconds": v["startup_minutes"] * 60}}

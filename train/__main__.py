@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 
 from common import typed_config
 from train.config import PRESETS, TrainConfig, load
+from train.procenv import extensions_dir, single_process_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,35 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--print-ds-config", type=int, metavar="WORLD_SIZE",
                    help="print the DeepSpeed JSON for this many processes and exit")
+    p.add_argument("--check-layout", type=int, nargs=2, metavar=("NODES", "PROCS_PER_NODE"),
+                   help="check that the parallel layout fits NODES x PROCS_PER_NODE processes (tensor-parallel groups "
+                        "inside a node) and print it on stderr; exits 2 if it does not")
     p.add_argument("--help-config", action="store_true", help="list every key with its default and help")
     p.add_argument("--local_rank", "--local-rank", type=int, default=None,
                    help="set by the deepspeed launcher (LOCAL_RANK in the environment wins)")
     return p
-
-
-def extensions_dir() -> str:
-    """Where DeepSpeed's JIT-built ops go: one folder per Python environment, so two virtualenvs on one machine do not
-    rebuild the shared default (~/.cache/torch_extensions) over each other on every start."""
-    import hashlib
-
-    key = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
-    return os.path.join(os.path.expanduser("~"), ".cache", "codefuse-train", f"torch_extensions-{key}")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the rendezvous port of a one-machine job)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _single_process_env() -> None:
-    """Plain `python -m train`: a world of one, as torchrun would describe it."""
-    if "RANK" in os.environ:
-        return
-    os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"})
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", str(free_port()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{key} = {default}\n    {help_text}")
             return 0
         cfg = load(args.preset, args.config, args.set)
+        if args.check_layout:
+            from train.config import describe_layout
+
+            print(f"layout: {describe_layout(cfg, *args.check_layout)}", file=sys.stderr)
         if args.print_config:
             print(typed_config.to_yaml(cfg), end="")
             return 0
@@ -72,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except typed_config.ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
-    _single_process_env()
+    single_process_env()
     os.environ.setdefault("TORCH_EXTENSIONS_DIR", extensions_dir())
     import torch
 

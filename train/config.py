@@ -87,12 +87,20 @@ class DeepSpeedSection:
     allgather_bucket_size: int = option(500_000_000, "elements per ZeRO all-gather bucket", min=1)
     overlap_comm: bool = option(False, "overlap gradient reduction with the backward pass")
     contiguous_gradients: bool = option(True, "copy gradients into one contiguous buffer as they are produced")
-    tensor_parallel: int = option(1, "tensor-parallel degree; only 1 runs in this trainer (see train/memory.py for "
-                                     "how the paper's 2-way TP maps onto DeepSpeed)", choices=(1,))
     cpu_shm_allreduce: bool = option(False, "CPU runs: let DeepSpeed JIT-build its shared-memory all-reduce op (gcc, "
                                             "40 s to minutes on first start); off = plain gloo all-reduce")
     backend: str = option("auto", "torch.distributed backend: auto = nccl on CUDA, gloo on CPU",
                           choices=("auto", "nccl", "gloo"))
+
+
+@dataclass(frozen=True)
+class ParallelSection:
+    tensor: int = option(1, "tensor-parallel degree (DeepSpeed AutoTP, rules in train/parallel.py): the attention "
+                            "heads and the MLP are split over this many consecutive ranks (keep them inside a node); "
+                            "data-parallel size = world / tensor", choices=(1, 2, 4, 8))
+    sequence: bool = option(False, "Megatron sequence parallelism (needs tensor > 1): LayerNorms and the residual "
+                                   "stream are split along the sequence inside each tensor-parallel group, so their "
+                                   "activations take 1/tensor of the memory (train/sequence_parallel.py)")
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ class TrainConfig:
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     precision: PrecisionSection = field(default_factory=PrecisionSection)
     deepspeed: DeepSpeedSection = field(default_factory=DeepSpeedSection)
+    parallel: ParallelSection = field(default_factory=ParallelSection)
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
 
@@ -150,21 +159,24 @@ PRESETS: dict[str, dict] = {
              "optimizer": {"lr": 2e-4, "min_lr": 2e-5}, "schedule": {"max_steps": 50_000, "warmup_steps": 2000},
              "precision": {"dtype": "bf16"}, "checkpoint": {"every_steps": 1000, "verify": "size"},
              "logging": {"every_steps": 10}},
-    # CodeFuse-13B: ZeRO-1, fp16 with dynamic loss scaling from 2^15 down to 1, Adam 1.5e-4 -> 1.5e-5 cosine,
-    # clipping 1.0, seq 4096 (from the manifest), micro batch 16, global batch 4096 sequences
+    # CodeFuse-13B as the paper trained it on 64 nodes x 8 GPUs: 2-way tensor parallel with sequence parallelism
+    # inside each node, ZeRO-1 over the 256 data-parallel replicas, fp16 with dynamic loss scaling from 2^15 down to 1,
+    # Adam 1.5e-4 -> 1.5e-5 cosine, clipping 1.0, seq 4096 (from the manifest), micro batch 16, global batch 4096
     "13B": {"model": {"flavor": "13B", "activation_checkpointing": True, "loss_chunk_tokens": 8192},
             "data": {"seq_len": 4096},
             "batch": {"micro_batch": 16, "global_batch": 4096},
             "optimizer": {"lr": 1.5e-4, "min_lr": 1.5e-5, "grad_clip": 1.0},
             "schedule": {"max_steps": 60_000, "warmup_steps": 1000},
             "precision": {"dtype": "fp16", "initial_scale_power": 15, "min_loss_scale": 1},
-            "deepspeed": {"zero_stage": 1}, "checkpoint": {"every_steps": 500, "verify": "size"},
-            "logging": {"every_steps": 10}},
+            "deepspeed": {"zero_stage": 1}, "parallel": {"tensor": 2, "sequence": True},
+            "checkpoint": {"every_steps": 500, "verify": "size"}, "logging": {"every_steps": 10}},
 }
-# The paper's recipe as this trainer runs it on 512 x A100-80GB without tensor parallelism (train/memory.py): ZeRO-2,
-# micro batch 8 x 512 ranks = the same global batch of 4096 sequences, the loss in chunks of 8192 tokens.
+# The paper's recipe without tensor parallelism on the same 512 x A100-80GB (train/memory.py): ZeRO-2, micro batch
+# 8 x 512 ranks = the same global batch of 4096 sequences, the loss in chunks of 8192 tokens.
 PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 8, "global_batch": 4096},
-                        "deepspeed": {"zero_stage": 2}}
+                        "deepspeed": {"zero_stage": 2}, "parallel": {"tensor": 1, "sequence": False}}
+# The machine each preset was laid out for, (nodes, GPUs per node): the DAG form's defaults and the layout tests.
+PRESET_LAYOUT: dict[str, tuple[int, int]] = {"debug": (1, 1), "1.3B": (1, 8), "13B": (64, 8), "13B-zero2": (64, 8)}
 
 
 def load(preset: str = "debug", yaml_path=None, overrides=(), base: dict | None = None) -> TrainConfig:
@@ -196,9 +208,46 @@ def check(cfg: TrainConfig) -> None:
                           f"{cfg.batch.micro_batch}")
 
 
+def check_layout(cfg: TrainConfig, world_size: int, heads: int | None = None, ffn: int | None = None,
+                 seq_len: int | None = None) -> int:
+    """The data-parallel size of `world_size` ranks under cfg's tensor-parallel degree; fails naming the keys when the
+    world, the heads, the FFN width or (sequence parallel) the sequence does not split evenly. heads/ffn default to
+    the flavor's."""
+    from model.config import FLAVORS
+
+    tp, flavor = cfg.parallel.tensor, FLAVORS.get(cfg.model.flavor)
+    heads = heads if heads is not None else (flavor.heads if flavor else tp)
+    ffn = ffn if ffn is not None else (flavor.ffn if flavor else tp)
+    if world_size % tp:
+        raise ConfigError(f"world size {world_size} is not a multiple of parallel.tensor {tp}")
+    if heads % tp or ffn % tp:
+        raise ConfigError(f"parallel.tensor {tp} does not divide model {cfg.model.flavor}'s {heads} heads and FFN "
+                          f"width {ffn}")
+    if cfg.parallel.sequence and tp == 1:
+        raise ConfigError("parallel.sequence needs parallel.tensor > 1 (it splits the sequence inside a "
+                          "tensor-parallel group)")
+    if cfg.parallel.sequence and seq_len is not None and seq_len % tp:
+        raise ConfigError(f"parallel.sequence: sequence length {seq_len} is not a multiple of parallel.tensor {tp}")
+    return world_size // tp
+
+
+def describe_layout(cfg: TrainConfig, nodes: int, per_node: int) -> str:
+    """One line on how nodes x per_node processes split under cfg; fails naming the keys when they do not, or when a
+    tensor-parallel group would straddle two nodes (its all-reduces belong on NVLink, not the network)."""
+    world, tp = nodes * per_node, cfg.parallel.tensor
+    if per_node % tp:
+        raise ConfigError(f"{per_node} processes per node is not a multiple of parallel.tensor {tp}: a "
+                          f"tensor-parallel group must sit inside one node")
+    accum = grad_accum_steps(cfg, world)
+    sp = " with sequence parallelism" if cfg.parallel.sequence else ""
+    return (f"{nodes} node(s) x {per_node} = {world} ranks: tensor-parallel groups of {tp} consecutive ranks inside "
+            f"each node{sp}, {world // tp} data-parallel replicas x micro batch {cfg.batch.micro_batch} x {accum} "
+            f"accumulation = global batch {cfg.batch.global_batch}")
+
+
 def grad_accum_steps(cfg: TrainConfig, world_size: int) -> int:
     """global_batch / (micro_batch * data-parallel size); fails naming the keys when it does not divide."""
-    dp = world_size // cfg.deepspeed.tensor_parallel
+    dp = check_layout(cfg, world_size)
     per_step = cfg.batch.micro_batch * dp
     if dp < 1 or cfg.batch.global_batch % per_step:
         raise ConfigError(f"batch.global_batch {cfg.batch.global_batch} is not a multiple of batch.micro_batch "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from train.config import TrainConfig, grad_accum_steps
+from train.parallel import ds_section
 
 NEVER = 10**9  # steps_per_print: our own metrics do the printing
 
@@ -11,7 +12,8 @@ def build(cfg: TrainConfig, world_size: int, cuda: bool = False) -> dict:
 
     The optimizer is torch's AdamW (`torch_adam`), fused on CUDA: no JIT-compiled optimizer op is needed, so a fresh
     GPU machine trains without nvcc builds. The LR schedule is ours (train/schedule.py), handed to DeepSpeed as a
-    torch scheduler so DeepSpeed checkpoints its state.
+    torch scheduler so DeepSpeed checkpoints its state. parallel.tensor > 1 adds DeepSpeed AutoTP training
+    (`tensor_parallel.autotp_size`) with our partition rules (train/parallel.py).
     """
     p, o, z = cfg.precision, cfg.optimizer, cfg.deepspeed
     adam = {"lr": o.lr, "betas": [o.beta1, o.beta2], "eps": o.eps, "weight_decay": o.weight_decay,
@@ -43,4 +45,5 @@ def build(cfg: TrainConfig, world_size: int, cuda: bool = False) -> dict:
         "steps_per_print": NEVER,
         "wall_clock_breakdown": False,
         "dump_state": False,
+        **ds_section(cfg.parallel.tensor, cfg.parallel.sequence),
     }

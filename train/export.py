@@ -1,5 +1,6 @@
 """`python -m train.export RUN_DIR [--tag T] [--out DIR]`: a Hugging Face folder from a run's newest complete
-checkpoint (fp32 master weights gathered by DeepSpeed's zero_to_fp32), with the shards' tokenizer beside it."""
+checkpoint (fp32 master weights gathered by DeepSpeed's zero_to_fp32; a tensor-parallel checkpoint's per-rank weights
+merged into one model), with the shards' tokenizer beside it."""
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,24 @@ def model_config(flavor: str, max_seq_len: int, manifest):
     return mcfg
 
 
+def _tensor_parallel_weights(folder: Path, tp: int) -> dict:
+    """The merged model of a tensor-parallel checkpoint: each rank's module weights (in the training precision:
+    zero_to_fp32 reads one tensor-parallel rank only), put back together by train/parallel.py's inverse of the split."""
+    import torch
+
+    from train.parallel import merge
+
+    shards = [torch.load(folder / f"mp_rank_{r:02d}_model_states.pt", map_location="cpu", weights_only=False)["module"]
+              for r in range(tp)]
+    return {k.removeprefix("model."): v.float() for k, v in merge(shards).items()}
+
+
 def _weights(ckpt_dir: Path, tag: str, states: dict) -> dict:
+    from train.parallel import checkpoint_degree
+
+    tp = checkpoint_degree(ckpt_dir / tag)
+    if tp > 1:
+        return _tensor_parallel_weights(ckpt_dir / tag, tp)
     if any((ckpt_dir / tag).glob("*optim_states.pt")) and states.get("ds_config", {}).get(
             "zero_optimization", {}).get("stage", 0) > 0:
         from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint

@@ -58,6 +58,17 @@ def launch_lines(hosts: list[str], slots: int, hostfile: str, train_args: str, p
     ]
 
 
+def layout_line(hosts: list[str], slots: int, train_args: str) -> str:
+    """How the job in `train_args` (its --preset and --set keys) splits over these hosts: tensor-parallel groups are
+    consecutive ranks, and both launchers number a host's slots consecutively, so a group sits inside one host
+    exactly when slots is a multiple of parallel.tensor (checked, with the batch arithmetic)."""
+    from train.__main__ import _parser
+    from train.config import describe_layout, load
+
+    args, _ = _parser().parse_known_args(shlex.split(train_args))
+    return describe_layout(load(args.preset, args.config, args.set), len(hosts), slots)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--hosts", default=os.environ.get("SLURM_JOB_NODELIST", ""),
@@ -71,8 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     hosts = expand_hosts(a.hosts) if a.hosts else [f"node{i:03d}" for i in range(a.nodes or 0)]
     if not hosts:
         p.error("give --hosts, --nodes, or run inside a Slurm allocation")
+    from common.typed_config import ConfigError
+
+    try:
+        layout = layout_line(hosts, a.slots, a.train_args)
+    except ConfigError as e:
+        p.error(f"the job does not fit {len(hosts)} nodes x {a.slots} GPUs: {e}")
     Path(a.out).write_text(hostfile_text(hosts, a.slots))
     print(f"wrote {a.out}: {len(hosts)} nodes x {a.slots} GPUs = {len(hosts) * a.slots} ranks")
+    print(f"layout: {layout}")
     for line in launch_lines(hosts, a.slots, shlex.quote(a.out), a.train_args):
         print(line)
 

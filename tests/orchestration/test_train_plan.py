@@ -26,6 +26,15 @@ def test_the_asset_event_supplies_the_manifest_and_the_run_folder_sits_beside_th
     assert policy(p).max_restarts == 3 and policy(p).hang_seconds == 1800
 
 
+def test_the_paper_layout_is_offered_and_validated_for_its_world_size(env):
+    roots, manifest = env
+    p = plan({"preset": "13B", "backend": "slurm", "nodes": 64, "gpus_per_node": 8}, "manual__x", str(manifest), roots)
+    spec = job_spec(p, "/venv/bin/python")
+    assert (spec.preset, spec.nodes, spec.procs_per_node) == ("13B", 64, 8)
+    p = plan({"tensor_parallel": 2, "gpus_per_node": 2}, "manual__x", str(manifest), roots)
+    assert "parallel.tensor=2" in p["overrides"]
+
+
 def test_the_form_manifest_wins_over_the_event_and_run_name_picks_the_folder(env, tmp_path):
     roots, manifest = env
     p = plan({"manifest": str(manifest), "run_name": "again", "output_root": str(tmp_path / "runs")}, "manual__x",
@@ -47,6 +56,11 @@ def test_the_form_manifest_wins_over_the_event_and_run_name_picks_the_folder(env
     ({"max_restarts": -1}, "below the minimum"),
     ({"flavor": "70B"}, "not one of the allowed values"),
     ({"gpus": 8}, "unknown params"),
+    ({"tensor_parallel": 3}, "not one of the allowed values"),
+    ({"preset": "13B"}, "world size 1 is not a multiple of parallel.tensor 2"),
+    ({"preset": "13B", "backend": "slurm", "nodes": 128, "gpus_per_node": 8}, "batch.global_batch 4096"),
+    ({"tensor_parallel": 2, "backend": "slurm", "nodes": 2, "gpus_per_node": 3, "overrides": ["batch.global_batch=12"]},
+     "gpus_per_node': 3 is not a multiple of the tensor-parallel degree 2"),
 ])
 def test_refused_values_name_the_param_and_the_reason(env, conf, reason):
     roots, manifest = env

@@ -10,15 +10,15 @@ import sys
 
 if __name__ == "__main__":
     os.environ.setdefault("DS_ACCELERATOR", "cpu")
-    from train.__main__ import extensions_dir
+    from train.procenv import extensions_dir
 
     os.environ.setdefault("TORCH_EXTENSIONS_DIR", extensions_dir())
     from deepspeed.accelerator import get_accelerator
 
     get_accelerator().is_fp16_supported = lambda: True
     from train import loop
-    from train.__main__ import _single_process_env
     from train.config import load
+    from train.procenv import single_process_env
 
     overflow_at = set(json.loads(os.environ["TRAIN_TEST_OVERFLOW_AT"]))  # 1-based forward calls
     calls = [0]
@@ -30,5 +30,5 @@ if __name__ == "__main__":
         return loss * float("inf") if calls[0] in overflow_at else loss
 
     loop.LossModule.forward = poisoned
-    _single_process_env()
+    single_process_env()
     loop.train(load("debug", None, sys.argv[1:]))

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from common.atomic import write_atomic
-from train.__main__ import free_port
 from train.launch.job import JobSpec, JobState, JobStatus
+from train.procenv import free_port
 
 
 def _alive(record: str) -> bool:

@@ -148,8 +148,10 @@ NODELIST=$(IFS=,; echo "${{HOSTS[*]}}")
 export MASTER_ADDR="${{HOSTS[0]}}"
 export MASTER_PORT={port}
 echo "slurm-attempt: $NEED node(s) x $PROCS process(es): $NODELIST, rendezvous $MASTER_ADDR:$MASTER_PORT"
-# a bad config fails here, once, with the trainer's own exit code (2) and message
-"$PY" -m train {train_args} --print-config > "$LAUNCH/config-$SLURM_JOB_ID.yaml" || exit $?
+# a bad config, or a parallel layout that does not fit these nodes (tensor-parallel groups must sit inside a node:
+# torchrun numbers each node's processes consecutively), fails here, once, with the trainer's exit code (2)
+"$PY" -m train {train_args} --check-layout "$NEED" "$PROCS" --print-config > "$LAUNCH/config-$SLURM_JOB_ID.yaml" \\
+  || exit $?
 srun --nodes="$NEED" --ntasks="$NEED" --ntasks-per-node=1 --nodelist="$NODELIST" --cpus-per-task={cpus} \\
   --kill-on-bad-exit=1 \\
   "$PY" -m torch.distributed.run --nnodes="$NEED" --nproc_per_node="$PROCS" --rdzv_backend=c10d \\

@@ -82,14 +82,15 @@ def test_spec_values_reach_the_processes_literally(tmp_path):
     picked = [line for line in text.splitlines()
               if line.startswith(("LAUNCH=", "export CF_VALUE=")) or line.startswith('"$PY" -m train')]
     assert len(picked) == 3, picked
-    fragment = "\n".join(picked).replace(' > "$LAUNCH/config-$SLURM_JOB_ID.yaml" || exit $?', "")
-    r = subprocess.run(["bash", "-c", f"set -u\nPY={dump}\nSLURM_JOB_ID=1\n{fragment}\necho \"$LAUNCH\""],
+    fragment = "\n".join(picked).replace(' > "$LAUNCH/config-$SLURM_JOB_ID.yaml" \\', "")
+    r = subprocess.run(["bash", "-c", f"set -u\nPY={dump}\nSLURM_JOB_ID=1\nNEED=2\nPROCS=8\n{fragment}\n"
+                                      f"echo \"$LAUNCH\""],
                        capture_output=True, text=True, env={**os.environ}, timeout=30)
     assert r.returncode == 0, r.stderr
     out, launch = r.stdout.splitlines()
     got = json.loads(out)
     assert got["argv"] == ["-m", "train", "--preset", "debug", "--set", f"run.x={hostile}",
-                           "--set", f"run.output={run_dir}", "--print-config"]
+                           "--set", f"run.output={run_dir}", "--check-layout", "2", "8", "--print-config"]
     assert got["env"] == hostile and launch == f"{run_dir}/launch"
     assert not marker.exists()
     assert f'#SBATCH --output="{run_dir}/launch/slurm-%j.out"' in text

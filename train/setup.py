@@ -1,0 +1,144 @@
+"""Setting up one training process: the process group, the data checks, the model and its DeepSpeed engine (ZeRO,
+and AutoTP tensor parallelism with sequence parallelism laid over it when configured)."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from common import typed_config
+from train.config import TrainConfig, check, check_layout
+from train.data import DataError, read_manifest, verify_shards, verify_tokenizer
+from train.ds_config import build
+from train.launch import heartbeat
+from train.schedule import torch_scheduler
+
+
+class LossModule(torch.nn.Module):
+    """What DeepSpeed wraps: forward returns the model's mean loss, so engine(...) runs DeepSpeed's hooks."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, targets, loss_mask=None, doc_starts=None):
+        return self.model.loss(input_ids, targets, loss_mask=loss_mask, doc_starts=doc_starts)
+
+
+@dataclass
+class Ranks:
+    """Where this process sits: global rank and world, its data-parallel rank and size (the ranks of one
+    tensor-parallel group are consecutive and share a data-parallel rank), CUDA or not."""
+
+    rank: int
+    world: int
+    dp_rank: int
+    dp_world: int
+    local_rank: int
+    cuda: bool
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on matrices (linears, embeddings); none on biases and LayerNorm weights."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def init_distributed(cfg: TrainConfig) -> Ranks:
+    """Start the process group (nccl on CUDA, gloo on CPU) and check that the world splits into cfg's layout."""
+    check(cfg)
+    import deepspeed
+    import torch.distributed as dist
+
+    cuda = torch.cuda.is_available()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    backend = cfg.deepspeed.backend if cfg.deepspeed.backend != "auto" else ("nccl" if cuda else "gloo")
+    if not cuda and not cfg.deepspeed.cpu_shm_allreduce:
+        import deepspeed.comm.torch  # noqa: F401  (deepspeed.comm re-exports the name `torch`: use sys.modules)
+
+        # DeepSpeed then all-reduces with gloo, as it does where the op is unavailable
+        sys.modules["deepspeed.comm.torch"].build_shm_op = lambda: None
+    deepspeed.init_distributed(dist_backend=backend)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    dp_world = check_layout(cfg, world)
+    if cfg.run.deterministic:
+        torch.use_deterministic_algorithms(True)
+    return Ranks(rank, world, rank // cfg.parallel.tensor, dp_world, local_rank, cuda)
+
+
+def prepare_data(cfg: TrainConfig, ranks: Ranks, out: Path):
+    """(manifest, its folder) once every rank's share of the shards and the tokenizer checked out."""
+    import torch.distributed as dist
+
+    if ranks.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(typed_config.to_yaml(cfg))
+        heartbeat.beat(out, "starting", 0, cfg.schedule.max_steps)
+    manifest, root = read_manifest(cfg.data.manifest)
+    if cfg.data.seq_len and manifest.seq_len != cfg.data.seq_len:
+        raise DataError(f"manifest seq_len {manifest.seq_len} differs from data.seq_len {cfg.data.seq_len}: "
+                        f"tokenize with tokenize.seq_len={cfg.data.seq_len}, or set data.seq_len=0")
+    problems = verify_shards(manifest, root, ranks.rank, ranks.world, cfg.data.verify_checksums)
+    if ranks.rank == 0:
+        problems += verify_tokenizer(manifest, root)
+    gathered = [None] * ranks.world
+    dist.all_gather_object(gathered, problems)
+    problems = [p for part in gathered for p in part]
+    if problems:
+        raise DataError(f"{len(problems)} shard problem(s): " + "; ".join(problems[:5]))
+    return manifest, root
+
+
+def build_model(cfg: TrainConfig, manifest, ranks: Ranks):
+    """The whole model, initialised from run.seed on every rank (AutoTP then keeps each rank's part of it)."""
+    from model import GPTNeoX
+    from train.export import model_config
+
+    try:
+        mcfg = model_config(cfg.model.flavor, cfg.model.max_seq_len, manifest)
+        check_layout(cfg, ranks.world, mcfg.heads, mcfg.ffn, manifest.seq_len)
+    except ValueError as e:
+        raise typed_config.ConfigError(str(e)) from e
+    if manifest.seq_len > mcfg.max_seq_len:
+        raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
+                        f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")
+    torch.manual_seed(cfg.run.seed)
+    with torch.device(f"cuda:{ranks.local_rank}" if ranks.cuda else "cpu"):  # initialise where it trains
+        model = GPTNeoX(mcfg)
+    model.gradient_checkpointing = cfg.model.activation_checkpointing
+    model.attn_backend = cfg.model.attn_backend
+    model.loss_chunk_tokens = cfg.model.loss_chunk_tokens
+    return model
+
+
+def build_engine(cfg: TrainConfig, model, ranks: Ranks):
+    """The DeepSpeed engine over LossModule(model). With parallel.tensor > 1 the engine's AutoTP splits the linears;
+    then each attention takes its local head count, and sequence parallelism is laid over the split model."""
+    import deepspeed
+    from deepspeed.utils import groups
+
+    mpu = None
+    if cfg.parallel.tensor > 1:
+        # the (data, tensor) process-group mesh, tensor innermost: ranks r*t .. r*t+t-1 form one tensor-parallel
+        # group (inside a node). Passed as mpu, it also makes DeepSpeed count data-parallel ranks in its batch math.
+        groups._init_tp_mesh_device(tensor_model_parallel_size=cfg.parallel.tensor)
+        mpu = groups
+    engine, _, _, _ = deepspeed.initialize(
+        model=LossModule(model), model_parameters=param_groups(model, cfg.optimizer.weight_decay), mpu=mpu,
+        config=build(cfg, ranks.world, ranks.cuda), lr_scheduler=lambda opt: torch_scheduler(opt, cfg))
+    if cfg.parallel.tensor > 1:
+        from train import parallel, sequence_parallel
+
+        parallel.localize_heads(model, cfg.parallel.tensor)
+        if cfg.parallel.sequence:
+            sequence_parallel.install(model, groups.get_tensor_model_parallel_group())
+    if cfg.model.compile_blocks:  # after the split and the hooks, so the compiled code sees the final modules
+        for block in model.blocks:
+            block.compile()
+    return engine
