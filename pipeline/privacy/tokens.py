@@ -1,0 +1,93 @@
+"""Keys and tokens with a known shape (prefix, length, alphabet), from detect-secrets' plugins plus a few shapes
+they lack; each plugin's regexes are imported lazily, once per process."""
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from typing import Callable, NamedTuple
+
+from pipeline.privacy.randomness import entropy, mixed
+from pipeline.privacy.spans import KEY, Span
+
+
+class _TokenRule(NamedTuple):
+    hints: tuple[str, ...]      # literal substrings, one of which must be present before the regex runs
+    pattern: re.Pattern
+    group: int                  # the group holding the secret (0: the whole match)
+    extend: bool                # extend the span over following token characters (longer real tokens)
+    valid: Callable[[str], bool] | None = None
+
+
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]*")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_PLUGINS = (  # detect-secrets module, class, hints, {denylist index: value group}, extend
+    ("aws", "AWSKeyDetector", ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"), {0: 0}, False),
+    ("aws", "AWSKeyDetector", ("aws", "AWS", "Aws"), {1: 1}, False),
+    ("github_token", "GitHubTokenDetector", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), None, True),
+    ("gitlab_token", "GitLabTokenDetector", ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "GR1348941", "glcbt-",
+                                             "glimt-", "glptt-", "glagent-", "gloas-"), None, True),
+    ("slack", "SlackDetector", ("xox", "XOX", "hooks.slack.com"), None, True),
+    ("stripe", "StripeDetector", ("k_live_",), None, True),
+    ("openai", "OpenAIDetector", ("T3BlbkFJ",), None, True),
+    ("pypi_token", "PypiTokenDetector", ("pypi-",), None, True),
+    ("sendgrid", "SendGridDetector", ("SG.",), None, True),
+    ("square_oauth", "SquareOAuthDetector", ("sq0csp-",), None, True),
+    ("npm", "NpmDetector", ("_authToken",), {0: 1}, False),
+)
+_OWN_TOKENS = (  # shapes no detect-secrets 1.5.0 plugin covers
+    _TokenRule(("AIza",), re.compile(r"AIza[0-9A-Za-z_-]{35}"), 0, True),                   # Google API key
+    _TokenRule(("github_pat_",), re.compile(r"github_pat_[A-Za-z0-9_]{50,}"), 0, True),      # GitHub fine-grained
+    _TokenRule(("sk-",), re.compile(r"sk-(?:[a-z]+-(?:[a-z]+\d\d-)?)?[A-Za-z0-9_-]{32,}"), 0, True,
+               lambda v: entropy(v[3:]) >= 4.0 and mixed(v[3:])),                           # OpenAI-style sk-...
+    _TokenRule(("AccountKey=",), re.compile(r"AccountKey=([A-Za-z0-9+/=]{88})"), 1, False),  # Azure: value only
+)
+TOKEN_HINTS = tuple(sorted({h for p in _PLUGINS for h in p[2]} | {h for r in _OWN_TOKENS for h in r.hints} | {"eyJ"},
+                           key=len, reverse=True))
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")  # plugin's regex ranges overreach
+
+
+@functools.cache
+def _token_rules() -> tuple[re.Pattern, tuple[_TokenRule, ...]]:
+    """(one regex over every rule's hints, the rules): detect-secrets' denylist regexes plus the shapes it lacks,
+    imported on first use, once per process."""
+    rules = []
+    for module, cls, hints, groups, extend in _PLUGINS:
+        plugin = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls)
+        for i, pattern in enumerate(plugin.denylist):
+            if groups is None or i in groups:
+                rules.append(_TokenRule(hints, pattern, (groups or {}).get(i, 0), extend))
+    rules += _OWN_TOKENS
+    from detect_secrets.plugins.jwt import JwtTokenDetector
+    rules.append(_TokenRule(("eyJ",), _JWT, 0, False, JwtTokenDetector.is_formally_valid))
+    assert {h for rule in rules for h in rule.hints} == set(TOKEN_HINTS)
+    return re.compile("|".join(map(re.escape, TOKEN_HINTS))), tuple(rules)
+
+
+def find_tokens(text: str) -> list[Span]:
+    """Keys and tokens recognisable by their shape alone (prefix, length, alphabet)."""
+    any_hint, rules = _token_rules()
+    found = set(any_hint.findall(text))
+    spans = []
+    for rule in rules:
+        if found.isdisjoint(rule.hints):
+            continue
+        for m in rule.pattern.finditer(text):
+            start, end = m.span(rule.group)
+            if start < 0 or (start and text[start - 1] in _ALNUM and rule.group == 0):
+                continue
+            if rule.extend:
+                end = _TOKEN_CHAR.match(text, end).end()
+            elif rule.group == 0 and end < len(text) and text[end] in _ALNUM:
+                continue  # a fixed-length shape inside a longer word
+            value = text[start:end]
+            if _placeholder_token(value) or (rule.valid and not rule.valid(value)):
+                continue
+            spans.append(Span(start, end, KEY))
+    return spans
+
+
+def _placeholder_token(value: str) -> bool:
+    return "example" in value.lower() or any(x in value for x in ("xxxx", "XXXX", "****", "<")) or \
+        len(set(value[-16:])) < 6
+
