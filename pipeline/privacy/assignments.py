@@ -9,7 +9,11 @@ from pipeline.privacy.spans import KEY, PASSWORD, Span
 
 KEYWORDS = "pass|pwd|secret|token|key|credential|contrase|authorization"
 _PEEK = r"""["'`]?\]?[ \t]*[=:!<>]"""  # something is assigned or compared: `=`, `:`, `=>`, `==`, `!=`, `<-`, `>`
-_NAME_HINT = re.compile(rf"(?:{KEYWORDS})[a-z0-9_$.-]*(?={_PEEK})")  # over lower-cased text
+# ... or the name and its value are two strings: `define('API_KEY', 'v')`, `props.put("password", "v")`, and
+# .NET's `<add key="ApiKey" value="v" />`
+_PAIR_PEEK = r"""["'][ \t]*,[ \t]*["']|"[ \t]+value=\""""
+_PAIR = re.compile(r"""["'][ \t]*,[ \t]*(?=["'])|"[ \t]+value=(?=")""")  # up to the value's opening quote
+_NAME_HINT = re.compile(rf"(?:{KEYWORDS})[a-z0-9_$.-]*(?={_PEEK}|{_PAIR_PEEK})")  # over lower-cased text
 _NAME_HINT_ANY_CASE = re.compile(_NAME_HINT.pattern, re.IGNORECASE)
 _DEFINE_NAME = re.compile(r"#define[ \t]+([A-Za-z_]\w*)")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.-")
@@ -27,7 +31,7 @@ _NOT_VALUE = frozenset("""type types name names id ids file files filename path 
     expires ttl version algorithm alg scheme source location reset hint min max rules widget input form view text
     char chars""".split())
 _KEY_QUALIFIERS = frozenset("""api access secret private auth signing encryption master app client service account
-    license subscription admin""".split())
+    license subscription admin storage""".split())
 
 
 def _segments(name: str) -> list[str]:
@@ -97,7 +101,8 @@ def _value_after(text: str, name_start: int, name_end: int, define: bool) -> tup
     if text.startswith(">", name_end) and name_start and text[name_start - 1] == "<":  # <password>v</password>
         close = text.find("<", name_end + 1)
         return (name_end + 1, close, True) if close > 0 and "\n" not in text[name_end:close] else None
-    op = (_DEFINE if define else _OPERATOR).match(text, name_end)
+    pair = None if define else _PAIR.match(text, name_end)
+    op = pair or (_DEFINE if define else _OPERATOR).match(text, name_end)
     if not op:
         return None
     pos = op.end()
@@ -105,7 +110,8 @@ def _value_after(text: str, name_start: int, name_end: int, define: bool) -> tup
     if quote:
         q = quote.group(1)
         begin = quote.end()
-        if not define and not op.group(1) and name_start and text[name_start - 1] == q and quote.start() == pos:
+        if not define and not pair and not op.group(1) and name_start and text[name_start - 1] == q \
+                and quote.start() == pos:
             return None  # `'access_token=' + x`: the string that holds the name ends at the operator
         if text.startswith(q * 2, begin):  # a triple-quoted string: prose, not a value
             return None
@@ -114,7 +120,7 @@ def _value_after(text: str, name_start: int, name_end: int, define: bool) -> tup
         if close < 0:
             return None
         return begin + _auth_scheme(text, begin), close, True
-    value = _UNQUOTED.match(text, pos)
+    value = _UNQUOTED.match(text, pos + _auth_scheme(text, pos))  # `Authorization: Bearer v` in a header line
     after = text[value.end():value.end() + 1] if value else ""
     if not value or (after and after in "([.{") or (after == ">" and value.group().endswith("-")):
         return None  # a call, an index, an attribute, PHP's `$obj->`

@@ -39,7 +39,8 @@ HINTS = {
     "ip": r"\.\d{1,3}\.\d{1,3}\.\d{1,3}|" + IPV6_HINT.pattern,
     "token": "|".join(re.escape(h) for h in TOKEN_HINTS),
     "assignment": rf"(?i:{KEYWORDS})[A-Za-z0-9_$.-]*[\"'`]?\]?[ \t]*(?:[=:!<>][=>-]?=?[ \t]*(?:[rbuRBUL@]{{0,2}}"
-                  r"[\"'`]|[^\s\"'`,;&()\[\]{}<>|\\:]{8})|:[ \t]*[A-Za-z_][\w\[\].,| ]{0,40}?[ \t]*=)|#define[ \t]",
+                  r"[\"'`]|[^\s\"'`,;&()\[\]{}<>|\\:]{8})|:[ \t]*[A-Za-z_][\w\[\].,| ]{0,40}?[ \t]*=|"
+                  r"[\"'][ \t]*,[ \t]*[\"']|\"[ \t]+value=\")|#define[ \t]",
     "url_password": r"://[^\s/@]*:[^\s/@]+@",
     "private_key": r"PRIVATE KEY|PuTTY-User-Key-File",
 }

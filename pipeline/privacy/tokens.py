@@ -2,6 +2,7 @@
 they lack; each plugin's regexes are imported lazily, once per process."""
 from __future__ import annotations
 
+import base64
 import functools
 import importlib
 import re
@@ -34,6 +35,8 @@ _PLUGINS = (  # detect-secrets module, class, hints, {denylist index: value grou
     ("sendgrid", "SendGridDetector", ("SG.",), None, True),
     ("square_oauth", "SquareOAuthDetector", ("sq0csp-",), None, True),
     ("npm", "NpmDetector", ("_authToken",), {0: 1}, False),
+    ("telegram_token", "TelegramBotTokenDetector", (":AA",), None, False),
+    ("mailchimp", "MailchimpDetector", ("-us",), None, False),
 )
 _OWN_TOKENS = (  # shapes no detect-secrets 1.5.0 plugin covers
     _TokenRule(("AIza",), re.compile(r"AIza[0-9A-Za-z_-]{35}"), 0, True),                   # Google API key
@@ -41,7 +44,40 @@ _OWN_TOKENS = (  # shapes no detect-secrets 1.5.0 plugin covers
     _TokenRule(("sk-",), re.compile(r"sk-(?:[a-z]+-(?:[a-z]+\d\d-)?)?[A-Za-z0-9_-]{32,}"), 0, True,
                lambda v: entropy(v[3:]) >= 4.0 and mixed(v[3:])),                           # OpenAI-style sk-...
     _TokenRule(("AccountKey=",), re.compile(r"AccountKey=([A-Za-z0-9+/=]{88})"), 1, False),  # Azure: value only
-)
+    _TokenRule(('"auth"',), re.compile(r'"auth"[ \t]*:[ \t]*"([A-Za-z0-9+/]{12,}={0,2})"'), 1, False,
+               lambda v: _basic_credentials(v)),                                           # Docker config.json
+) + tuple(  # providers' documented prefixes (bench/secret_formats.py cites each provider's documentation)
+    _TokenRule((hint,), re.compile(pattern), 0, extend, valid) for hint, pattern, extend, valid in (
+        ("GOCSPX-", r"GOCSPX-[A-Za-z0-9_-]{28}", True, None),                   # Google OAuth client secret
+        ("_v1_", r"do[opr]_v1_[a-f0-9]{64}", False, None),                       # DigitalOcean
+        ("Q~", r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", False, None),  # Azure AD client secret
+        ("ATBB", r"ATBB[A-Za-z0-9_=.-]{32,}", True, None),                       # Bitbucket app password
+        ("CCIPAT_", r"CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}", False, None),         # CircleCI
+        ("bkua_", r"bkua_[a-f0-9]{40}", False, None),                            # Buildkite
+        ("dckr_pat_", r"dckr_pat_[A-Za-z0-9_-]{27}", True, None),                # Docker Hub
+        ("hvs.", r"hv[sb]\.[A-Za-z0-9_-]{90,}", False, None),                    # HashiCorp Vault
+        (".atlasv1.", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}", False, None),  # Terraform Cloud
+        ("npm_", r"npm_[A-Za-z0-9]{36}", False, None),                           # npm
+        ("rubygems_", r"rubygems_[a-f0-9]{48}", False, None),                    # RubyGems
+        ("oy2", r"oy2[a-z0-9]{43}", False, lambda v: entropy(v) >= 4.0),         # NuGet
+        ("cio", r"cio[A-Za-z0-9]{32}", False, lambda v: entropy(v) >= 4.0 and _cases(v[3:])),  # crates.io
+        ("EAAA", r"EAAA[A-Za-z0-9_-]{60}", False, lambda v: entropy(v) >= 4.0),  # Square access token
+        ("access_token$", r"access_token\$production\$[a-z0-9]{16}\$[a-f0-9]{32}", False, None),  # Braintree
+        ("shp", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", False, None),              # Shopify
+        ("hf_", r"hf_[A-Za-z]{34}", False, lambda v: entropy(v) >= 4.0 and _cases(v[3:])),  # Hugging Face
+        ("r8_", r"r8_[A-Za-z0-9]{37}", False, lambda v: entropy(v) >= 4.0),      # Replicate
+        ("gsk_", r"gsk_[A-Za-z0-9]{52}", False, None),                           # Groq
+        ("pplx-", r"pplx-[A-Za-z0-9]{48}", False, None),                         # Perplexity
+        ("xai-", r"xai-[A-Za-z0-9]{80}", False, None),                           # xAI
+        ("PMAK-", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}", False, None),               # Postman
+        ("dapi", r"dapi[a-f0-9]{32}", False, lambda v: mixed(v[4:])),            # Databricks
+        ("glsa_", r"glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}", False, None),             # Grafana service account
+        ("NRAK-", r"NRAK-[A-Z0-9]{27}", False, None),                            # New Relic user key
+        ("sntr", r"sntry[us]_[A-Za-z0-9_=+/.-]{40,}", False, None),             # Sentry auth token
+        ("lin_api_", r"lin_api_[A-Za-z0-9]{40}", False, None),                   # Linear
+        ("ntn_", r"ntn_[A-Za-z0-9]{46}", False, None),                           # Notion
+        ("AGE-SECRET-KEY-1", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", False, None),  # age
+    ))
 TOKEN_HINTS = tuple(sorted({h for p in _PLUGINS for h in p[2]} | {h for r in _OWN_TOKENS for h in r.hints} | {"eyJ"},
                            key=len, reverse=True))
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")  # plugin's regex ranges overreach
@@ -85,6 +121,19 @@ def find_tokens(text: str) -> list[Span]:
                 continue
             spans.append(Span(start, end, KEY))
     return spans
+
+
+def _basic_credentials(value: str) -> bool:
+    """Base64 of `user:password`, as Docker's config.json stores registry logins."""
+    try:
+        plain = base64.b64decode(value, validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return plain.isprintable() and ":" in plain.strip(":")
+
+
+def _cases(value: str) -> bool:
+    return any(c.isupper() for c in value) and any(c.islower() for c in value)
 
 
 def _placeholder_token(value: str) -> bool:
