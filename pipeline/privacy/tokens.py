@@ -97,7 +97,26 @@ def _token_rules() -> tuple[re.Pattern, tuple[_TokenRule, ...]]:
     from detect_secrets.plugins.jwt import JwtTokenDetector
     rules.append(_TokenRule(("eyJ",), _JWT, 0, False, JwtTokenDetector.is_formally_valid))
     assert {h for rule in rules for h in rule.hints} == set(TOKEN_HINTS)
-    return re.compile("|".join(map(re.escape, TOKEN_HINTS))), tuple(rules)
+    return re.compile(_trie_pattern(TOKEN_HINTS)), tuple(rules)
+
+
+def _trie_pattern(words) -> str:
+    """One regex for literals factored by common prefixes (`a(?:ws|ccess_token)`): each position of a text then
+    tries one branch per character instead of every literal (a flat alternation of 70 hints is twice as slow)."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for c in word:
+            node = node.setdefault(c, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(c) + emit(node[c]) for c in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
+        return body + ("?" if "" in node else "")
+    return emit(trie)
 
 
 def find_tokens(text: str) -> list[Span]:
