@@ -8,7 +8,6 @@ secrets costs a few fast searches.
 """
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 from pipeline.privacy.assignments import KEYWORDS, find_assigned_secrets, name_kind
@@ -17,7 +16,7 @@ from pipeline.privacy.emails import find_emails
 from pipeline.privacy.ips import IPV6_HINT, find_ips
 from pipeline.privacy.randomness import entropy, looks_random
 from pipeline.privacy.spans import EMAIL, IP_ADDRESS, KEY, PASSWORD, PRIVATE_KEY, TYPES, Span
-from pipeline.privacy.tokens import TOKEN_HINTS, find_tokens
+from pipeline.privacy.tokens import TOKEN_SCREEN, find_tokens
 
 __all__ = ["DETECTORS", "EMAIL", "HINTS", "IP_ADDRESS", "KEY", "PASSWORD", "PRIVATE_KEY", "TYPES", "Span", "detect",
            "detectors_for", "entropy", "find_assigned_secrets", "find_emails", "find_ips", "find_private_keys",
@@ -37,7 +36,7 @@ DETECTORS: dict[str, tuple[tuple[str, ...], Callable]] = {
 HINTS = {
     "email": r"[A-Za-z0-9._%+-]@[A-Za-z0-9]",
     "ip": r"\.\d{1,3}\.\d{1,3}\.\d{1,3}|" + IPV6_HINT.pattern,
-    "token": "|".join(re.escape(h) for h in TOKEN_HINTS),
+    "token": TOKEN_SCREEN,
     "assignment": rf"(?i:{KEYWORDS})[A-Za-z0-9_$.-]*[\"'`]?\]?[ \t]*(?:[=:!<>][=>-]?=?[ \t]*(?:[rbuRBUL@]{{0,2}}"
                   r"[\"'`]|[^\s\"'`,;&()\[\]{}<>|\\:]{8})|:[ \t]*[A-Za-z_][\w\[\].,| ]{0,40}?[ \t]*=|"
                   r"[\"'][ \t]*,[ \t]*[\"']|\"[ \t]+value=\")|#define[ \t]",
