@@ -15,7 +15,7 @@ TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
 .PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
-	clean lint train bench-train-gpu test-airflow
+	clean lint train bench-train-gpu test-airflow bench-privacy-formats bench-decontam
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -24,6 +24,8 @@ help:
 	@echo "make bench-quality                                   quality stage vs compile(), lizard, bare parse"
 	@echo "make bench-syntax                                    syntax check vs each language's own parser, broken copies"
 	@echo "make bench-privacy                                   secrets planted in real files: recall, lookalikes, MB/s"
+	@echo "make bench-privacy-formats                           recall per provider on 51 published token formats"
+	@echo "make bench-decontam                                  decontamination collateral on clean real Python files"
 	@echo "make report [OUTPUT=dir]                              rebuild a run's data portrait and screenshot it"
 	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
 	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
@@ -105,6 +107,14 @@ bench-syntax: setup
 
 bench-privacy: setup
 	$(BIN)/python -m bench.privacy_eval $(ARGS)
+
+# Recall per provider on credentials written from the providers' published formats (independent of our detectors)
+bench-privacy-formats: setup
+	$(BIN)/python -m bench.privacy_formats $(ARGS)
+
+# Decontamination collateral: share of clean real Python files (stdlib, site-packages) removed
+bench-decontam: setup
+	$(BIN)/python -m bench.decontam_collateral $(ARGS)
 
 report: setup
 	$(BIN)/python -m pipeline report --output $(OUTPUT) --screenshot $(OUTPUT)/report.png

@@ -10,7 +10,10 @@ Normalisation (the same for benchmark text and for the files scanned):
 - the normalised text is the tokens joined by single spaces.
 The n-grams of an item (n = decontam.ngram_tokens) are hashed runs of n tokens of its *code*: prompt + canonical
 solution with comments and docstrings (triple-quoted strings) removed, never spanning a removed part. So a copy
-whose docstring was rewritten, dropped or turned into comments still holds every n-gram of the item.
+whose docstring was rewritten, dropped or turned into comments still holds every n-gram of the item. Of those, the
+*solution* n-grams are the ones the prompt's code alone does not hold: a file that shares only the signature (and
+imports) of an item holds none of them. The *test* n-grams come from the item's test code (HumanEval's `check`),
+once as written and once with `candidate` replaced by the entry point, as a copied test would call it.
 Hashes use Python's `hash` of each token (salted per process): items and files are hashed in the same process,
 never compared across processes.
 """
@@ -41,6 +44,8 @@ class Record(NamedTuple):
     task_id: str
     prompt: str
     canonical_solution: str
+    test: str = ""          # optional: the benchmark's test code
+    entry_point: str = ""   # optional: the function the tests call as `candidate`
 
 
 class Item(NamedTuple):
@@ -50,6 +55,10 @@ class Item(NamedTuple):
     full: str               # normalised prompt + canonical solution
     code: str               # normalised code (prompt + solution without comments and docstrings)
     grams: frozenset[int]   # hashed n-grams of the code, never spanning a removed comment or docstring
+    solution_grams: frozenset[int]  # those of `grams` the prompt's code alone does not hold
+    solution_code: str      # normalised solution without comments and docstrings
+    tests: str              # normalised test code ("" when the benchmark has none)
+    test_grams: tuple[frozenset[int], ...]  # n-grams of the test code: as written, and calling the entry point
 
 
 def tokens(text: str) -> list[str]:
@@ -94,9 +103,19 @@ def code_grams(text: str, n: int) -> frozenset[int]:
 
 def build_item(rec: Record, n: int) -> Item:
     full_text = rec.prompt + rec.canonical_solution
-    code = " ".join(t for t in tokens(strip_non_code(full_text)) if t != _BREAK)
+    code = _code(full_text)
+    grams = code_grams(full_text, n)
+    variants = [rec.test]
+    if rec.test and rec.entry_point:
+        variants.append(re.sub(r"\bcandidate\b", rec.entry_point, rec.test))
+    test_grams = tuple(code_grams(t, n) for t in variants if t)
     return Item(rec.task_id, normalise(rec.prompt), normalise(rec.canonical_solution), normalise(full_text), code,
-                code_grams(full_text, n))
+                grams, grams - code_grams(rec.prompt, n), _code(rec.canonical_solution), _code(rec.test), test_grams)
+
+
+def _code(text: str) -> str:
+    """Normalised text without comments and docstrings."""
+    return " ".join(t for t in tokens(strip_non_code(text)) if t != _BREAK)
 
 
 def parse_jsonl(lines, where: str) -> list[Record]:
@@ -108,7 +127,8 @@ def parse_jsonl(lines, where: str) -> list[Record]:
                 problem = "missing" if key not in row else f"not a string ({type(row[key]).__name__})"
                 raise ValueError(f"{where}:{lineno}: field {key!r} is {problem}; each line needs "
                                  f"{', '.join(FIELDS)}")
-        out.append(Record(row["task_id"], row["prompt"], row["canonical_solution"]))
+        extra = [row.get(k) if isinstance(row.get(k), str) else "" for k in ("test", "entry_point")]
+        out.append(Record(row["task_id"], row["prompt"], row["canonical_solution"], *extra))
     return out
 
 

@@ -4,9 +4,17 @@ One file is tokenised and n-gram-hashed once (see benchmarks.py for the normalis
 in one sorted array of every item's hashes, and only the items hit (the candidates) are examined further:
 1. substring: the item's normalised prompt + solution, or its solution alone, when at least
    decontam.min_substring_chars long, occurs verbatim (on token boundaries) in the file's normalised text;
-2. ngram: the share of the item's code n-grams found in the file is at least decontam.min_overlap. Items whose
-   normalised code is shorter than min_substring_chars are left out of this test: a few generic lines
-   (`def add(x, y): return x + y`) are no evidence; such an item is found only with its prompt, by test 1.
+2. ngram: the share of the item's *solution* n-grams found in the file, and the share of all its code n-grams,
+   are both at least decontam.min_overlap. What a file shares with the prompt alone (signature, imports) is no
+   evidence: the benchmark gives the prompt to the model anyway, and common signatures recur in clean code. A
+   solution too short to hold an n-gram (`return encode_cyclic(encode_cyclic(s))`) must occur verbatim instead,
+   beside the prompt's code. Items whose normalised code is shorter than min_substring_chars are left out of this
+   test: a few generic lines (`def add(x, y): return x + y`) are no evidence; such an item is found only with its
+   prompt, by test 1.
+3. test: the share of the item's test n-grams (as written, or calling the entry point instead of `candidate`)
+   found in the file is at least min_overlap. N-grams that the tests of several items share (HumanEval's
+   METADATA header, `def check(candidate):`) are dropped first; test code shorter than min_substring_chars is
+   left out.
 """
 from __future__ import annotations
 
@@ -19,12 +27,13 @@ from pipeline.config import DecontamConfig
 from pipeline.decontam.benchmarks import Item, build_item, gram_hashes, load_records, tokens
 
 _SIEVE_MASK = (1 << 22) - 1
+_SHARED_TEST_ITEMS = 3  # a test n-gram held by this many items' tests is boilerplate
 
 
 class Contamination(NamedTuple):
     task_id: str
-    kind: str      # "substring" | "ngram"
-    score: float   # 1.0 for a substring; the share of the item's n-grams found otherwise
+    kind: str      # "substring" | "ngram" | "test"
+    score: float   # 1.0 for a substring; the share of the item's solution (or test) n-grams found otherwise
 
 
 class Matcher:
@@ -36,10 +45,14 @@ class Matcher:
         self.targets = [[f" {t} " for t in dict.fromkeys((it.full, it.solution)) if len(t) >= min_substring_chars]
                         for it in items]
         self.by_ngram = [len(it.code) >= min_substring_chars and bool(it.grams) for it in items]
+        # solutions with no n-gram of their own: matched verbatim (as " tok tok ... ") beside the prompt's code
+        self.short = [None if it.solution_grams else f" {it.solution_code} " for it in items]
+        self.test_grams = _distinctive_test_grams(items, min_substring_chars)
         index: dict[int, list[int]] = {}
         self.always: set[int] = set()  # items with a target too short to hold an n-gram: checked in every file
         for i, it in enumerate(items):
             keys = set(it.grams) | set(gram_hashes(it.full.split(" "), self.n).tolist())
+            keys.update(*self.test_grams[i])
             for h in keys:
                 index.setdefault(h, []).append(i)
             if any(len(t.split()) < self.n for t in self.targets[i]):
@@ -73,12 +86,34 @@ class Matcher:
                 return Contamination(self.items[i].task_id, "substring", 1.0)
         best = None
         for i in order:
+            item = self.items[i]
             if self.by_ngram[i]:
-                grams = self.items[i].grams
+                whole = len(item.grams & found) / len(item.grams)
+                if self.short[i] is None:
+                    share = len(item.solution_grams & found) / len(item.solution_grams)
+                else:  # the short solution verbatim: the evidence is then the whole item's share
+                    share = whole if self.short[i].strip() and self.short[i] in norm else 0.0
+                if share >= self.min_overlap and whole >= self.min_overlap and (best is None or share > best.score):
+                    best = Contamination(item.task_id, "ngram", share)
+            for grams in self.test_grams[i]:
                 share = len(grams & found) / len(grams)
                 if share >= self.min_overlap and (best is None or share > best.score):
-                    best = Contamination(self.items[i].task_id, "ngram", share)
+                    best = Contamination(item.task_id, "test", share)
         return best
+
+
+def _distinctive_test_grams(items: list[Item], min_chars: int) -> list[tuple[frozenset[int], ...]]:
+    """Per item, its test n-gram sets without the n-grams several items' tests share; () when too short."""
+    holders: dict[int, int] = {}
+    for it in items:
+        for h in set().union(*it.test_grams):
+            holders[h] = holders.get(h, 0) + 1
+    common = {h for h, k in holders.items() if k >= _SHARED_TEST_ITEMS}
+    out = []
+    for it in items:
+        sets = tuple(g - common for g in it.test_grams) if len(it.tests) >= min_chars else ()
+        out.append(tuple(g for g in sets if g))
+    return out
 
 
 @functools.lru_cache(maxsize=4)

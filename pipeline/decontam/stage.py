@@ -12,6 +12,8 @@ from pipeline.stage import REASON, BatchStage, ensure_reject_columns, mark
 def describe(found: Contamination) -> str:
     if found.kind == "substring":
         return f"{found.task_id}: verbatim substring"
+    if found.kind == "test":
+        return f"{found.task_id}: benchmark tests, n-gram overlap {found.score:.2f}"
     return f"{found.task_id}: n-gram overlap {found.score:.2f}"
 
 

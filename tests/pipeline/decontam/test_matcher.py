@@ -158,3 +158,47 @@ def test_code_grams_never_span_a_removed_docstring():
     with_doc = 'def f(a, b, c):\n    """Words."""\n    return a + b + c + a * b * c\n'
     without = "def f(a, b, c):\n    return a + b + c + a * b * c\n"
     assert benchmarks.code_grams(with_doc, 5) <= benchmarks.code_grams(without, 5)
+
+
+SIGNATURE_ONLY = {  # the issue's near misses: a HumanEval signature (and its docstring) with another body
+    "HumanEval/7": "    out = []\n    for s in strings:\n        if s.find(substring) != -1:\n            out.append(s)\n"
+                   "    return out\n",
+    "HumanEval/29": "    kept = list()\n    for word in strings:\n        if word[:len(prefix)] == prefix:\n"
+                    "            kept.append(word)\n    return kept\n",
+}
+
+
+@pytest.mark.parametrize("task", sorted(SIGNATURE_ONLY))
+def test_signature_with_another_body_kept(find, humaneval, task):
+    rec = humaneval[task]
+    for prompt in (rec.prompt, new_docstring(rec.prompt)):
+        assert find(plant(host("heapq.py"), prompt + SIGNATURE_ONLY[task])) is None
+
+
+@pytest.mark.parametrize("task", ["HumanEval/7", "HumanEval/29", "HumanEval/38", "HumanEval/23"])
+def test_signature_with_canonical_body_removed(find, humaneval, task):
+    rec = humaneval[task]
+    found = find(plant(host("heapq.py"), rec.prompt + rec.canonical_solution))
+    assert found is not None and found.task_id == task
+
+
+@pytest.mark.parametrize("task", ["HumanEval/7", "HumanEval/29", "HumanEval/38"])
+def test_signature_with_canonical_body_and_new_docstring_removed(find, humaneval, task):
+    rec = humaneval[task]
+    found = find(plant(host("heapq.py"), new_docstring(rec.prompt) + rec.canonical_solution))
+    assert found is not None and (found.task_id, found.kind) == (task, "ngram")
+
+
+@pytest.mark.parametrize("task", ["HumanEval/7", "HumanEval/29", "HumanEval/100"])
+def test_copied_tests_removed(find, humaneval, task):
+    rec = humaneval[task]
+    as_written = find(plant(host("bisect.py"), rec.test))
+    calling = find(plant(host("bisect.py"), re.sub(r"\bcandidate\b", rec.entry_point, rec.test)))
+    for found in (as_written, calling):
+        assert found is not None and (found.task_id, found.kind) == (task, "test") and found.score == 1.0
+
+
+def test_humaneval_test_boilerplate_alone_kept(find):
+    text = "METADATA = {\n    'author': 'jt',\n    'dataset': 'test'\n}\n\n\ndef check(candidate):\n" \
+           "    assert candidate(3, 4) == 7\n    assert candidate(0, 0) == 0\n"
+    assert find(plant(host("bisect.py"), text)) is None

@@ -87,3 +87,34 @@ def test_randomness_test_separates_words_from_generated_values():
     assert not looks_random("correcthorsebattery", 3.0)
     assert not looks_random("my_database_secret", 3.0)
     assert not looks_random("./config/keys.json", 3.0)
+
+
+# Shapes and forms the provider-format set (bench/privacy_formats.py) found missing; built from parts as above.
+HF = "hf_" + "qWbLtZkPxRmNcVsYgDhJfAeUiOpKlMnBvC"
+NPM = "npm_" + "k2Lm9Qx7Zp4Rt8Vw1Yb6Nc3Hs5Jd0GfEaT2u"
+AZURE_AD = "aB3" + "8Q~" + "x9Km2Lp7Zq4Wr8Tn3Vb6Yc1Hd5Jf0Gs2E"
+DOCKER_AUTH = "ZGVwbG95ZXI6" + "a3pXVS5XNTcxZmlXY2hlN1Y="  # base64 of deployer:<password>
+
+
+@pytest.mark.parametrize("text, secret, kind", [
+    (f"c = Client('{HF}')\n", HF, KEY),
+    (f"# registry: {NPM}\n", NPM, KEY),
+    (f'secret = "{AZURE_AD}"\n', AZURE_AD, KEY),
+    (f'  <add key="ApiSecret" value="{RANDOM}" />\n', RANDOM, KEY),
+    (f"define('DB_PASSWORD', '{RANDOM}');\n", RANDOM, PASSWORD),
+    (f'props.put("password", "{RANDOM}");\n', RANDOM, PASSWORD),
+    (f'curl -H "Authorization: Bearer {RANDOM}" https://api.acme.io\n', RANDOM, KEY),
+    (f'{{"auths": {{"registry.acme.io": {{"auth": "{DOCKER_AUTH}"}}}}}}\n', DOCKER_AUTH, KEY),
+])
+def test_documented_formats_and_pair_forms_found(text, secret, kind):
+    assert (secret, kind) in spans(text)
+
+
+@pytest.mark.parametrize("text", [
+    '  <add key="ApiKeyHeader" value="X-Api-Key" />\n',        # a header name, not a value
+    "fields = ('password', 'username')\n",                     # two names in a tuple
+    '{"auth": "c2hhMjU2IGRpZ2VzdCBvZiBhIGZpbGU="}\n',           # base64 of text without `user:`
+    "hf_model_name_for_the_tokenizer_cache = 1\n",             # an hf_ identifier
+])
+def test_documented_format_lookalikes_left_alone(text):
+    assert spans(text) == []
