@@ -148,12 +148,15 @@ class Sandbox:
             f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--core=0", "--", *command,
         ]
 
-    def run(self, command: list[str], limits: Limits = Limits()) -> Outcome:
+    def run(self, command: list[str], limits: Limits = Limits(), stdin: bytes = b"") -> Outcome:
+        """stdin: what the command reads on fd 0 (from a file outside the folder the sample sees)."""
         env = {"PATH": "/usr/bin:/bin", "HOME": INSIDE, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
-        out, err = self.folder / "stdout", self.folder / "stderr"
+        out, err, given = self.folder / "stdout", self.folder / "stderr", self.folder / "stdin"
+        given.write_bytes(stdin)
+        given.chmod(0o600)
         start = time.perf_counter()
-        with open(out, "wb") as fo, open(err, "wb") as fe:
-            proc = subprocess.Popen(self.argv(command, limits), stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+        with open(out, "wb") as fo, open(err, "wb") as fe, open(given, "rb") as fi:
+            proc = subprocess.Popen(self.argv(command, limits), stdin=fi, stdout=fo, stderr=fe,
                                     env=env, start_new_session=True)
             try:
                 rc, timed_out = proc.wait(timeout=limits.wall_seconds), False
