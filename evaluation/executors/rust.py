@@ -21,6 +21,7 @@ from evaluation.executors import (
     TIMEOUT,
     Executor,
     Result,
+    ToolchainMissing,
     last_line,
     signal_detail,
 )
@@ -30,6 +31,8 @@ COMPILE_LIMITS = sandbox.Limits(wall_seconds=120, cpu_seconds=120, memory_bytes=
                                 processes=64)
 DEFAULT_EDITION = "2021"
 _SUMMARY = re.compile(r"^test result: ok\. (\d+) passed; 0 failed;")
+_EDITION_REFUSED = re.compile(r"latest edition supported by this Rust version|edition \d+ is unstable|"
+                              r"argument for `--edition` must be one of")
 _OK = re.compile(r"^test (\S+) \.\.\. ok$")
 
 
@@ -117,6 +120,10 @@ class RustExecutor(Executor):
                             replace(COMPILE_LIMITS, processes=max(COMPILE_LIMITS.processes, limits.processes)))
             if built.timed_out:
                 return Result(TIMEOUT, "compile: wall-clock limit", round(built.seconds, 4))
+            if built.returncode != 0 and _EDITION_REFUSED.search(built.stderr):
+                # every sample of this edition would "fail to compile": a toolchain problem, not the model's
+                raise ToolchainMissing(f"{rustc} cannot build edition {edition} crates (Debian bookworm: apt-get "
+                                       f"install -y rustc-web; elsewhere: rustup update)")
             if built.returncode != 0:
                 errors = [line for line in built.stderr.splitlines() if line.startswith("error")]
                 return Result(COMPILE, (errors[0] if errors else last_line(built.stderr))[:300],
