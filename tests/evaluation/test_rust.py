@@ -1,12 +1,11 @@
 """The Rust executor: HumanEval-Rust's canonical solutions pass, wrong and broken ones fail with their reason."""
-import os
-
 import pytest
 
 from evaluation.benchmarks import Problem
 from evaluation.executors import COMPILE, EXITED, FAILED, PASSED, TIMEOUT, ToolchainMissing
 from evaluation.executors.rust import RustExecutor, classify_test_run, nonce_module
 from evaluation.sandbox import Limits, Outcome
+from tests.conftest import require_or_skip
 
 RUST = RustExecutor()
 TESTS = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn adds() {\n" \
@@ -16,9 +15,7 @@ ADD = Problem("r/add", "// Add two numbers.\nfn add(a: i64, b: i64) -> i64 {\n",
 
 
 def rust_missing(why: str):
-    if os.environ.get("EVAL_REQUIRE_RUST") == "1":
-        pytest.fail(f"a Rust toolchain is required here (EVAL_REQUIRE_RUST=1) but: {why}")
-    pytest.skip(why)
+    require_or_skip("EVAL_REQUIRE_RUST", why)
 
 
 @pytest.fixture
