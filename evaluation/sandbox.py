@@ -42,6 +42,11 @@ class Outcome:
 
 
 def _which(name: str) -> str:
+    if name == "bwrap" and os.environ.get("EVAL_BWRAP"):  # an explicit bubblewrap (e.g. a newer build)
+        chosen = os.environ["EVAL_BWRAP"]
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise SandboxUnavailable(f"EVAL_BWRAP={chosen} is not an executable file")
+        return chosen
     path = shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin:" + os.environ.get("PATH", ""))
     if not path:
         raise SandboxUnavailable(f"{name} not found: install it (Debian: apt-get install -y "

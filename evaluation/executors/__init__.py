@@ -29,7 +29,7 @@ class Result:
 
 
 class ToolchainMissing(RuntimeError):
-    """check() was called on an executor whose available() says no."""
+    """Samples of a language cannot run here: its toolchain or the sandbox is missing (available() says why)."""
 
 
 class Executor:

@@ -109,7 +109,7 @@ class RustExecutor(Executor):
     def check(self, problem, completion: str, limits: sandbox.Limits, slot: int = 0) -> Result:
         tools = toolchain()
         if tools is None:
-            raise RuntimeError(self.available()[1])
+            raise ToolchainMissing(self.available()[1])
         rustc, sysroot = tools
         edition = str((problem.extra or {}).get("edition") or DEFAULT_EDITION)
         nonce = secrets.token_hex(16)
