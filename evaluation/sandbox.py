@@ -1,6 +1,7 @@
 """One process per sample in a throwaway folder: bubblewrap namespaces, an unprivileged uid, rlimits, a wall clock."""
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -114,8 +115,13 @@ class Sandbox:
         self.uid = UID_BASE + slot
         self.ro_paths = tuple(dict.fromkeys(os.path.realpath(p) for p in ro_paths))
         self.folder: Path | None = None
+        self._lock: int | None = None
 
     def __enter__(self) -> Sandbox:
+        # one sandbox per slot uid on this machine: another process's run on the same slot would be killed by our
+        # kill_uid (two evaluations at once, or the tests beside a benchmark), so it waits here instead
+        self._lock = os.open(f"{tempfile.gettempdir()}/eval-sandbox-{self.uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         self.folder = Path(tempfile.mkdtemp(prefix="eval-sandbox-"))
         (self.folder / "work").mkdir()
         (self.folder / "work" / ".tmp").mkdir()
@@ -124,8 +130,11 @@ class Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
-        kill_uid(self.uid)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            kill_uid(self.uid)
+            shutil.rmtree(self.folder, ignore_errors=True)
+        finally:
+            os.close(self._lock)  # releases the slot
 
     def write(self, name: str, text: str) -> str:
         """A file in the folder (read-only for the sample); its path as the sample sees it."""

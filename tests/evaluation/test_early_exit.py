@@ -66,3 +66,20 @@ def test_samples_that_print_or_replace_stdout_still_pass_and_a_wrong_one_fails(s
     assert (wrong.status, wrong.detail) == (FAILED, "AssertionError")
     exit_one = PY.check(python_problem(), "    import sys\n    sys.exit(1)\n", FAST)
     assert (exit_one.status, exit_one.detail) == (EXITED, "SystemExit(1) raised before the tests finished")
+
+
+def test_three_wrong_answers_that_exit_early_score_pass_at_1_zero_from_the_command_line(sandboxed, tmp_path, capsys):
+    import json
+
+    from evaluation.__main__ import main
+
+    endings = ["import sys\nsys.exit(0)\n", "raise SystemExit\n", "import os\nos._exit(0)\n",
+               "if __name__ == '__main__':\n    import sys\n    sys.exit(0)\n"]
+    rows = [{"task_id": "HumanEval/0", "completion": f"    return None\n\n{end}"} for end in endings]
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["--samples", str(samples), "--limit", "1", "--k", "1", "--no-progress",
+                 "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "eval.json").read_text())
+    assert report["overall"] == {"pass@1": 0.0} and report["status_counts"] == {EXITED: 4}
+    assert "statuses exited: 4" in capsys.readouterr().out
