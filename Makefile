@@ -15,7 +15,7 @@ TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
 .PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
-	clean lint train bench-train-gpu test-airflow bench-privacy-formats bench-decontam
+	sandbox-check clean lint train bench-train-gpu test-airflow bench-privacy-formats bench-decontam
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -48,10 +48,14 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
-setup: $(STAMP) java-check
+setup: $(STAMP) java-check sandbox-check
 
 java-check:
 	@bash scripts/check_java.sh
+
+# bubblewrap for the evaluation sandbox: installed here when root with apt-get, else the one command is printed
+sandbox-check: $(STAMP)
+	@$(BIN)/python scripts/check_sandbox.py
 
 # Raw code to a loadable model: the stages, a tokenizer, token shards, then a short CPU training of the debug flavor
 # (loss printed as it falls), its Hugging Face export in $(OUTPUT)/train/hf, and sandboxed HumanEval pass@1 of that
@@ -68,7 +72,7 @@ run: setup
 	$(BIN)/python -m train --preset debug --set data.manifest=$(OUTPUT)/tokens/manifest.json \
 	  --set run.output=$(OUTPUT)/train --set logging.every_steps=5 $(RUN_TRAIN_ARGS)
 	$(BIN)/python -m evaluation --model $(OUTPUT)/train/hf --limit $(RUN_EVAL_LIMIT) --max-new-tokens 128 \
-	  --no-progress --out $(OUTPUT)/train/eval
+	  --no-progress --skip-without-sandbox --out $(OUTPUT)/train/eval
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)

@@ -32,6 +32,9 @@ def passk_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, dest="memory_mb")
     p.add_argument("--no-progress", action="store_false", dest="progress", default=None)
     p.add_argument("--out", default="out/eval", help="folder for eval.json and samples.jsonl")
+    p.add_argument("--skip-without-sandbox", action="store_true", dest="skip_without_sandbox",
+                   help="where the samples cannot be executed (no sandbox, no toolchain), say why in one line and "
+                        "exit 0 instead of failing (what `make run` does)")
     return p
 
 
@@ -71,7 +74,15 @@ def _main(argv: list[str]) -> int:
         return 0
     a = vars(passk_parser().parse_args(argv))
     model, samples, canonical, out = a.pop("model"), a.pop("samples"), a.pop("canonical"), a.pop("out")
+    skip = a.pop("skip_without_sandbox")
     settings = {**PRESETS.get(a.pop("preset") or "", {}), **{k: v for k, v in a.items() if v is not None}}
+    if skip:
+        from evaluation.harness import cannot_execute
+
+        why = cannot_execute(settings)
+        if why:
+            print(f"pass@k skipped: {why}")
+            return 0
     if model:
         from evaluation.harness import evaluate
 

@@ -6,17 +6,30 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-from evaluation.executors import Result, executor_for
+from evaluation.executors import Result, ToolchainMissing, executor_for
 from evaluation.sandbox import Limits
+
+
+def cannot_execute(languages) -> str | None:
+    """Why samples of one of these languages cannot run here (the first such language), or None."""
+    for language in sorted(set(languages)):
+        ok, why = executor_for(language).available()
+        if not ok:
+            return f"cannot execute {language} samples: {why}"
+    return None
+
+
+def ensure_executable(languages) -> None:
+    """ToolchainMissing (the executor's own one-line reason) unless samples of every language can run here."""
+    why = cannot_execute(languages)
+    if why:
+        raise ToolchainMissing(why)
 
 
 def check_all(jobs: list[tuple], limits: Limits, workers: int = 2, progress: bool = True) -> list[Result]:
     """jobs: (problem, completion) pairs; results in the same order. A missing toolchain fails before anything runs,
     with the executor's own reason."""
-    for language in sorted({p.language for p, _ in jobs}):
-        ok, why = executor_for(language).available()
-        if not ok:
-            raise RuntimeError(f"cannot execute {language} samples: {why}")
+    ensure_executable(p.language for p, _ in jobs)
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)

@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 from common.atomic import write_atomic
-from evaluation import benchmarks, passk
+from evaluation import benchmarks, execute, passk
 from evaluation.config import EvalSettings
-from evaluation.execute import check_all
+from evaluation.execute import check_all, ensure_executable
 from evaluation.report import print_table
 from evaluation.sandbox import Limits
 
@@ -55,6 +55,12 @@ def score(problems: list[benchmarks.Problem], completions: list[list[str]], sett
     return report
 
 
+def cannot_execute(settings: dict) -> str | None:
+    """Why the benchmark these settings name cannot be executed here, or None."""
+    s = EvalSettings.from_kwargs(**settings)
+    return execute.cannot_execute(p.language for p in benchmarks.load(s.benchmark, s.limit))
+
+
 def evaluate(model_dir: str | Path, out_dir: str | Path, **settings) -> dict:
     """Generate completions for a benchmark with the checkpoint in model_dir (any folder transformers loads), execute
     them sandboxed, and write out_dir/eval.json and out_dir/samples.jsonl. settings: EvalSettings fields
@@ -67,6 +73,7 @@ def evaluate(model_dir: str | Path, out_dir: str | Path, **settings) -> dict:
     problems = benchmarks.load(s.benchmark, s.limit)
     start = time.perf_counter()
     model, tok = load(model_dir, s.device)
+    ensure_executable(p.language for p in problems)  # before minutes of generation, not after
     completions: list[list[str]] = [[] for _ in problems]
     for language in sorted({p.language for p in problems}):  # one language's stop sequences per generate call
         index = [i for i, p in enumerate(problems) if p.language == language]

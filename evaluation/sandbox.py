@@ -1,6 +1,7 @@
 """One process per sample in a throwaway folder: bubblewrap namespaces, an unprivileged uid, rlimits, a wall clock."""
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -42,6 +43,11 @@ class Outcome:
 
 
 def _which(name: str) -> str:
+    if name == "bwrap" and os.environ.get("EVAL_BWRAP"):  # an explicit bubblewrap (e.g. a newer build)
+        chosen = os.environ["EVAL_BWRAP"]
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise SandboxUnavailable(f"EVAL_BWRAP={chosen} is not an executable file")
+        return chosen
     path = shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin:" + os.environ.get("PATH", ""))
     if not path:
         raise SandboxUnavailable(f"{name} not found: install it (Debian: apt-get install -y "
@@ -109,8 +115,13 @@ class Sandbox:
         self.uid = UID_BASE + slot
         self.ro_paths = tuple(dict.fromkeys(os.path.realpath(p) for p in ro_paths))
         self.folder: Path | None = None
+        self._lock: int | None = None
 
     def __enter__(self) -> Sandbox:
+        # one sandbox per slot uid on this machine: another process's run on the same slot would be killed by our
+        # kill_uid (two evaluations at once, or the tests beside a benchmark), so it waits here instead
+        self._lock = os.open(f"{tempfile.gettempdir()}/eval-sandbox-{self.uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         self.folder = Path(tempfile.mkdtemp(prefix="eval-sandbox-"))
         (self.folder / "work").mkdir()
         (self.folder / "work" / ".tmp").mkdir()
@@ -119,8 +130,11 @@ class Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
-        kill_uid(self.uid)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            kill_uid(self.uid)
+            shutil.rmtree(self.folder, ignore_errors=True)
+        finally:
+            os.close(self._lock)  # releases the slot
 
     def write(self, name: str, text: str) -> str:
         """A file in the folder (read-only for the sample); its path as the sample sees it."""
@@ -148,12 +162,15 @@ class Sandbox:
             f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--core=0", "--", *command,
         ]
 
-    def run(self, command: list[str], limits: Limits = Limits()) -> Outcome:
+    def run(self, command: list[str], limits: Limits = Limits(), stdin: bytes = b"") -> Outcome:
+        """stdin: what the command reads on fd 0 (from a file outside the folder the sample sees)."""
         env = {"PATH": "/usr/bin:/bin", "HOME": INSIDE, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
-        out, err = self.folder / "stdout", self.folder / "stderr"
+        out, err, given = self.folder / "stdout", self.folder / "stderr", self.folder / "stdin"
+        given.write_bytes(stdin)
+        given.chmod(0o600)
         start = time.perf_counter()
-        with open(out, "wb") as fo, open(err, "wb") as fe:
-            proc = subprocess.Popen(self.argv(command, limits), stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+        with open(out, "wb") as fo, open(err, "wb") as fe, open(given, "rb") as fi:
+            proc = subprocess.Popen(self.argv(command, limits), stdin=fi, stdout=fo, stderr=fe,
                                     env=env, start_new_session=True)
             try:
                 rc, timed_out = proc.wait(timeout=limits.wall_seconds), False

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         t.add_argument("--config", help="YAML config file")
         t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
         t.add_argument("--force", action="store_true", help="redo even if finished with the same config")
+        t.add_argument("--json", action="store_true", help="print the whole stats JSON instead of the table")
         if name == "tokenizer-train":
             t.add_argument("--text", action="append", default=[], metavar="DIR",
                            help="folder of English/Chinese text trained on as well (tokenizer.text_inputs)")
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 def _tokens_command(args) -> int:
     """tokenizer-train and tokenize: their own inputs; the run folder only gives defaults."""
     from pipeline.tokenize import commands
+    from pipeline.tokenize.console import tokenize_table, tokenizer_table
 
     base: dict = {"run": {"output": args.output} if args.output else {}}
     if args.force:
@@ -152,10 +154,10 @@ def _tokens_command(args) -> int:
         cfg = typed_config.load(PipelineConfig, args.config, args.set, base={**base, "run": {**base["run"],
                                                                                             "output": "out/run"}})
     if args.command == "tokenizer-train":
-        result = commands.train_tokenizer(cfg, args.input)
+        result, table = commands.train_tokenizer(cfg, args.input), tokenizer_table
     else:
-        result = commands.tokenize(cfg, args.input)
-    print(json.dumps(result, indent=2))
+        result, table = commands.tokenize(cfg, args.input), tokenize_table
+    print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 
 

@@ -35,11 +35,20 @@ def make_cfg(tmp_path):
     return build
 
 
+def require_or_skip(switch: str, why: str):
+    """Skip with why, or fail with it when the environment sets switch=1 (CI does: what it installed must work)."""
+    if os.environ.get(switch) == "1":
+        pytest.fail(f"required here ({switch}=1) but: {why}")
+    pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def slurm_conf(tmp_path_factory):
-    """SLURM_CONF of a cluster started for this session; MinJobAge=5 so finished jobs leave scontrol quickly."""
+    """SLURM_CONF of a cluster started for this session; MinJobAge=5 so finished jobs leave scontrol quickly. Skips
+    when not root, or fails there when TEST_REQUIRE_SLURM=1 (as in CI)."""
     if os.geteuid() != 0:
-        pytest.skip("the local Slurm runs slurmd as root (it must, to start jobs); run the slurm tests as root")
+        require_or_skip("TEST_REQUIRE_SLURM", "the local Slurm runs slurmd as root (it must, to start jobs); run the "
+                        "slurm tests as root")
     state = tmp_path_factory.mktemp("slurm")
     env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": "6917",
            "SLURM_LOCAL_D_PORT": "6918", "SLURM_LOCAL_MIN_JOB_AGE": "5"}

@@ -13,7 +13,8 @@ MEMORY = "memory"        # the address-space limit
 SYNTAX = "syntax"        # Python could not parse the program
 COMPILE = "compile"      # a compiled language's compiler refused the program
 CRASHED = "crashed"      # any other error: an exception, a signal, a refused fork
-STATUSES = (PASSED, FAILED, TIMEOUT, MEMORY, SYNTAX, COMPILE, CRASHED)
+EXITED = "exited"        # the program ended (sys.exit, SystemExit, os._exit, process::exit) before its tests finished
+STATUSES = (PASSED, FAILED, TIMEOUT, MEMORY, SYNTAX, COMPILE, CRASHED, EXITED)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Result:
 
 
 class ToolchainMissing(RuntimeError):
-    """check() was called on an executor whose available() says no."""
+    """Samples of a language cannot run here: its toolchain or the sandbox is missing (available() says why)."""
 
 
 class Executor:

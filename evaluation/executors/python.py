@@ -1,12 +1,15 @@
-"""Python samples: prompt + completion + tests + check(entry_point) run by the base interpreter in the sandbox."""
+"""Python samples: prompt + completion + tests + check(entry_point), run in the sandbox under py_driver.py."""
 from __future__ import annotations
 
+import secrets
 import signal
 import sys
+from pathlib import Path
 
 from evaluation import sandbox
 from evaluation.executors import (
     CRASHED,
+    EXITED,
     FAILED,
     MEMORY,
     PASSED,
@@ -19,6 +22,7 @@ from evaluation.executors import (
 )
 
 _SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+DRIVER = Path(__file__).with_name("py_driver.py")
 
 
 def program(problem, completion: str) -> str:
@@ -32,18 +36,23 @@ def interpreter() -> tuple[str, str]:
     return f"{prefix}/bin/python{sys.version_info.major}.{sys.version_info.minor}", prefix
 
 
-def classify(outcome: sandbox.Outcome) -> tuple[str, str]:
-    """(status, detail) of one run of a program."""
+def classify(outcome: sandbox.Outcome, nonce: str) -> tuple[str, str]:
+    """(status, detail) of one run of the driver: passed only with exit status 0 and the run's nonce on the last
+    line of stdout, which the driver writes after the program (and so its check call) returned."""
     err = outcome.stderr
     if outcome.timed_out:
         return TIMEOUT, "wall-clock limit"
     if outcome.returncode == 0:
-        return PASSED, ""
+        if outcome.stdout.splitlines()[-1:] == [nonce]:
+            return PASSED, ""
+        return EXITED, "exit status 0 before the tests finished (no completion marker)"
     if outcome.signal == signal.SIGXCPU:
         return TIMEOUT, "CPU-time limit (SIGXCPU)"
     tail = last_line(err)
     if "MemoryError" in tail or "Cannot allocate memory" in err:
         return MEMORY, tail or "MemoryError"
+    if tail.startswith("SystemExit(") and tail.endswith("before the tests finished"):
+        return EXITED, tail
     if tail.split(":")[0] in _SYNTAX_ERRORS:
         return SYNTAX, tail
     if tail.startswith("AssertionError"):
@@ -60,8 +69,10 @@ class PythonExecutor(Executor):
 
     def check(self, problem, completion: str, limits: sandbox.Limits, slot: int = 0) -> Result:
         python, prefix = interpreter()
+        nonce = secrets.token_hex(16)  # per run, never in the program's text
         with sandbox.Sandbox(slot, ro_paths=(prefix,)) as box:
             path = box.write("program.py", program(problem, completion))
-            outcome = box.run([python, "-I", "-B", path], limits)
-        status, detail = classify(outcome)
+            driver = box.write("driver.py", DRIVER.read_text(encoding="utf-8"))
+            outcome = box.run([python, "-I", "-B", driver, path], limits, stdin=f"{nonce}\n".encode())
+        status, detail = classify(outcome, nonce)
         return Result(status, detail, round(outcome.seconds, 4))

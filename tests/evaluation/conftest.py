@@ -1,10 +1,9 @@
 """Evaluation tests: the sandbox gate (skip with its reason, or fail when EVAL_REQUIRE_SANDBOX=1 as in CI) and
 small problems built inline."""
-import os
-
 import pytest
 
 from evaluation.benchmarks import Problem
+from tests.conftest import require_or_skip
 
 
 def require_sandbox():
@@ -12,9 +11,7 @@ def require_sandbox():
 
     ok, why = available()
     if not ok:
-        if os.environ.get("EVAL_REQUIRE_SANDBOX") == "1":
-            pytest.fail(f"the sandbox is required here (EVAL_REQUIRE_SANDBOX=1) but: {why}")
-        pytest.skip(why)
+        require_or_skip("EVAL_REQUIRE_SANDBOX", why)
 
 
 @pytest.fixture

@@ -119,3 +119,30 @@ def test_sockets_reach_neither_a_local_server_nor_the_outside(sandboxed):
         watcher.join()
         server.close()
     assert accepted == []
+
+
+def test_a_slot_is_used_by_one_sandbox_at_a_time_on_this_machine():
+    # a second evaluation (or the tests beside a benchmark) on the same slot waits instead of being killed by
+    # the first one's kill_uid
+    import os
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("a sandbox slot needs root")
+    entered, order = threading.Event(), []
+
+    def first():
+        with sandbox.Sandbox(slot=5):
+            entered.set()
+            time.sleep(1.0)
+            order.append("first out")
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    entered.wait(10)
+    start = time.monotonic()
+    with sandbox.Sandbox(slot=5):
+        order.append("second in")
+    holder.join()
+    assert order == ["first out", "second in"] and time.monotonic() - start >= 0.5

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,17 +27,35 @@ def test_train_then_tokenize_from_the_command_line(spark, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["tokenizer-train", "--input", str(code), "--text", str(zh), "--output", str(run),
                  "--set", "tokenizer.vocab_size=3000"]) == 0
-    trained = json.loads(capsys.readouterr().out)
-    assert trained["vocab_size"] == 3000 and Path(trained["output"]) == run / "tokenizer"
-    assert trained["documents"] == len(texts) + 1
+    printed = capsys.readouterr().out.splitlines()
+    trained = json.loads((run / "tokenizer" / "training.json").read_text())
+    assert trained["vocab_size"] == 3000 and trained["documents"] == len(texts) + 1
+    assert printed == [f"tokenizer   vocab 3,000 from {len(texts) + 1} documents ({trained['bytes'] / 1e6:.1f} MB), "
+                       f"{trained['merges']:,} merges", f"folder:     {run / 'tokenizer'}",
+                       f"stats:      {run / 'tokenizer' / 'training.json'}"]
     table = tmp_path / "files.parquet"
     pq.write_table(pa.Table.from_pylist([{"id": f"f{i}", "content": t} for i, t in enumerate(texts)]), table)
-    assert main(["tokenize", "--input", str(table), "--output", str(run), "--set", "tokenize.seq_len=127",
-                 "--set", "tokenize.pack_buckets=2"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["status"] == "ran" and summary["packed_documents"] == len(texts) and summary["tokens_lost"] == 0
+    tokenize = ["tokenize", "--input", str(table), "--output", str(run), "--set", "tokenize.seq_len=127",
+                "--set", "tokenize.pack_buckets=2"]
+    assert main(tokenize) == 0
+    printed = capsys.readouterr().out
+    stats = json.loads((run / "tokens" / "stats.json").read_text())  # the whole JSON stays beside the manifest
+    assert stats["packed_documents"] == len(texts) and stats["tokens_lost"] == 0
+    lines = printed.splitlines()
+    assert len(lines) == 6 and "{" not in printed, printed
+    assert lines[0].startswith("tokenize    ran, mode pretrain, ") and lines[0].endswith(" s")
+    assert lines[1].split() == ["documents", f"{len(texts)}", "in", f"{len(texts)}", "packed", "0", "rejected"]
+    assert lines[2].split() == ["tokens", f"{stats['tokens']:,}", "in", f"{stats['rows']:,}", "rows",
+                                f"{stats['shards']}", "shards"]
+    assert lines[3].split() == [f"{stats['pad_tokens']:,}", "pad", "0", "lost", f"{stats['bytes_per_token']}",
+                                "bytes/token"]
+    assert lines[4:6] == [f"manifest:   {run / 'tokens' / MANIFEST_NAME}",
+                          f"stats:      {run / 'tokens' / 'stats.json'}"]
     manifest = Manifest.from_json((run / "tokens" / MANIFEST_NAME).read_text())
-    assert manifest.seq_len == 127 and manifest.vocab_size == 3000 and manifest.total_rows == summary["rows"]
+    assert manifest.seq_len == 127 and manifest.vocab_size == 3000 and manifest.total_rows == stats["rows"]
+    assert main([*tokenize, "--json"]) == 0  # the same output again: skipped, and the JSON when asked for
+    again = json.loads(capsys.readouterr().out)
+    assert again["status"] == "skipped" and {k: again[k] for k in stats} == stats
 
 
 def test_tokenize_without_a_tokenizer_is_a_config_error(tmp_path, capsys):
