@@ -3,6 +3,7 @@ one-node Slurm (scripts/slurm_local.sh) for the tests that submit to it."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -35,16 +36,31 @@ def make_cfg(tmp_path):
     return build
 
 
+def _free_ports(n: int) -> list[int]:
+    """n distinct ports free now on 127.0.0.1 (fixed ones collide when two test sessions share a machine: the
+    second cluster's daemons cannot bind, and its clients then talk to the first cluster)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 @pytest.fixture(scope="session")
 def slurm_conf(tmp_path_factory):
-    """SLURM_CONF of a cluster started for this session; MinJobAge=5 so finished jobs leave scontrol quickly."""
+    """SLURM_CONF of a cluster started for this session on free ports; MinJobAge=5 so finished jobs leave scontrol
+    quickly."""
     if os.geteuid() != 0:
         pytest.skip("the local Slurm runs slurmd as root (it must, to start jobs); run the slurm tests as root")
     state = tmp_path_factory.mktemp("slurm")
-    env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": "6917",
-           "SLURM_LOCAL_D_PORT": "6918", "SLURM_LOCAL_MIN_JOB_AGE": "5"}
+    ctld, slurmd = _free_ports(2)
+    env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": str(ctld),
+           "SLURM_LOCAL_D_PORT": str(slurmd), "SLURM_LOCAL_MIN_JOB_AGE": "5"}
     script = str(ROOT / "scripts" / "slurm_local.sh")
-    up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=600)
+    up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=300)
     assert up.returncode == 0, f"slurm_local.sh up failed:\n{up.stdout}\n{up.stderr}"
     try:
         yield str(state / "slurm.conf")

@@ -136,11 +136,13 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(reference, shards, tm
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(TRAIN_TEST_HANG_AFTER_STEP="5"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     metrics, deadline = out / "metrics.jsonl", time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if metrics.exists() and any(json.loads(x)["step"] == 5 for x in metrics.read_text().splitlines()):
-            break
+    while not (metrics.exists() and any(json.loads(x)["step"] == 5 for x in metrics.read_text().splitlines())):
+        if proc.poll() is not None:
+            pytest.fail(f"the trainer exited ({proc.returncode}) before logging step 5: {proc.stdout.read()[-3000:]}")
+        if time.time() > deadline:
+            _kill_tree(proc.pid)
+            pytest.fail(f"waited 240 s for the trainer to log step 5: {proc.stdout.read()[-3000:]}")
         time.sleep(0.05)
-    assert proc.poll() is None, proc.stdout.read()[-3000:]
     _kill_tree(proc.pid)
     proc.wait()
     assert max(_losses(out)) == 5
