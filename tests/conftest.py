@@ -25,15 +25,40 @@ def spark():
     session.stop()
 
 
+def pipeline_cfg(inputs, output, *overrides: str) -> PipelineConfig:
+    """A PipelineConfig reading inputs and writing output, on the test Spark settings."""
+    base = {"run": {"inputs": [str(i) for i in inputs], "output": str(output)},
+            "spark": {"master": TEST_SPARK.master, "shuffle_partitions": TEST_SPARK.shuffle_partitions,
+                      "driver_memory": TEST_SPARK.driver_memory, "arrow_batch_rows": TEST_SPARK.arrow_batch_rows}}
+    return typed_config.load(PipelineConfig, None, overrides, base=base)
+
+
 @pytest.fixture
 def make_cfg(tmp_path):
     """make_cfg(inputs, *overrides) -> PipelineConfig writing to tmp_path/run, on the test Spark settings."""
     def build(inputs, *overrides: str, output=None):
-        base = {"run": {"inputs": [str(i) for i in inputs], "output": str(output or tmp_path / "run")},
-                "spark": {"master": TEST_SPARK.master, "shuffle_partitions": TEST_SPARK.shuffle_partitions,
-                          "driver_memory": TEST_SPARK.driver_memory, "arrow_batch_rows": TEST_SPARK.arrow_batch_rows}}
-        return typed_config.load(PipelineConfig, None, overrides, base=base)
+        return pipeline_cfg(inputs, output or tmp_path / "run", *overrides)
     return build
+
+
+@pytest.fixture(scope="session")
+def mixed_corpus(tmp_path_factory):
+    """tests.corpus's mixed corpus, written once per session: (root, what each file should become). Read only."""
+    from tests.corpus import write_mixed_corpus
+
+    root = tmp_path_factory.mktemp("mixed-corpus")
+    return root, write_mixed_corpus(root)
+
+
+@pytest.fixture(scope="session")
+def mixed_default_run(spark, mixed_corpus, tmp_path_factory):
+    """One run of every stage with the default settings over mixed_corpus, on the test Spark, shared by the tests
+    that compare another run with it (determinism, the standalone cluster): (output folder, summary). Read only."""
+    from pipeline.runner import run
+
+    root, _ = mixed_corpus
+    out = tmp_path_factory.mktemp("mixed-default-run") / "run"
+    return out, run(pipeline_cfg([f"corpus={root}"], out), spark)
 
 
 def _free_ports(n: int) -> list[int]:
