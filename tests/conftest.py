@@ -61,7 +61,7 @@ def mixed_default_run(spark, mixed_corpus, tmp_path_factory):
     return out, run(pipeline_cfg([f"corpus={root}"], out), spark)
 
 
-def _free_ports(n: int) -> list[int]:
+def free_ports(n: int) -> list[int]:
     """n distinct ports free now on 127.0.0.1 (fixed ones collide when two test sessions share a machine: the
     second cluster's daemons cannot bind, and its clients then talk to the first cluster)."""
     socks = [socket.socket() for _ in range(n)]
@@ -81,7 +81,7 @@ def slurm_conf(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("the local Slurm runs slurmd as root (it must, to start jobs); run the slurm tests as root")
     state = tmp_path_factory.mktemp("slurm")
-    ctld, slurmd = _free_ports(2)
+    ctld, slurmd = free_ports(2)
     env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": str(ctld),
            "SLURM_LOCAL_D_PORT": str(slurmd), "SLURM_LOCAL_MIN_JOB_AGE": "5"}
     script = str(ROOT / "scripts" / "slurm_local.sh")

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.config import STAGES
+from tests.conftest import free_ports
 
 pytestmark = [pytest.mark.spark, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,15 +21,16 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SPARK_MASTER_PORT": "7177",
-           "SPARK_MASTER_WEBUI_PORT": "8191", "SPARK_LOG_DIR": str(state / "logs"),
+    port, ui = free_ports(2)  # not fixed ones: a second test session on the machine would share its cluster
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SPARK_MASTER_PORT": str(port),
+           "SPARK_MASTER_WEBUI_PORT": str(ui), "SPARK_LOG_DIR": str(state / "logs"),
            "SPARK_PID_DIR": str(state / "pids"), "SPARK_WORKER_DIR": str(state / "work"),
            "SPARK_WORKER_MEMORY": "2g", "PYSPARK_PYTHON": sys.executable}
     up = subprocess.run(["bash", str(ROOT / "scripts/spark_cluster.sh"), "up"], env=env, capture_output=True,
                         text=True, timeout=180)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        yield "spark://127.0.0.1:7177", env
+        yield f"spark://127.0.0.1:{port}", env
     finally:
         subprocess.run(["bash", str(ROOT / "scripts/spark_cluster.sh"), "down"], env=env, capture_output=True,
                        timeout=120)
