@@ -111,14 +111,25 @@ up() {
     echo "starting $d ($CONF)"
     setsid "$d" -f "$CONF" </dev/null >>"$STATE/log/daemons.out" 2>&1
   done
-  for _ in $(seq 60); do
-    if [[ $(sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; then
+  # every wait here ends: 60 s for the node to be idle, 10 s for each sinfo. Our own daemons must be alive too: one
+  # that cannot bind its port exits, and sinfo is then answered by whatever cluster holds that port
+  local i alive
+  for i in $(seq 60); do
+    alive=1
+    for d in munged slurmctld slurmd; do running "$STATE/run/$d.pid" || alive=0; done
+    if (( alive )) && [[ $(timeout 10 sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; then
       echo "Slurm is up: node $NODE idle ($(nproc) CPUs); export SLURM_CONF=$CONF"
       return 0
     fi
+    if (( !alive && i > 5 )); then   # 5 s to write their pid files
+      echo "a Slurm daemon exited while starting (port $CTLD_PORT or $D_PORT taken by another Slurm?); logs:" >&2
+      show_logs
+      exit 1
+    fi
     sleep 1
   done
-  echo "Slurm did not come up within 60 s (sinfo: $(sinfo -h -o '%N %T' 2>&1)); logs:" >&2
+  echo "Slurm did not come up within 60 s: node $NODE is not idle (sinfo: $(timeout 10 sinfo -h -o '%N %T' 2>&1));" \
+    "logs:" >&2
   show_logs
   exit 1
 }
@@ -136,7 +147,7 @@ status() {
     if running "$STATE/run/$d.pid"; then echo "$d: running (pid $(cat "$STATE/run/$d.pid"))"
     else echo "$d: not running"; bad=1; fi
   done
-  [[ $bad == 0 ]] && { sinfo; squeue; }
+  [[ $bad == 0 ]] && { timeout 10 sinfo; timeout 10 squeue; }
   return $bad
 }
 

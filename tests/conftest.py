@@ -3,6 +3,7 @@ one-node Slurm (scripts/slurm_local.sh) for the tests that submit to it."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -24,14 +25,19 @@ def spark():
     session.stop()
 
 
+def pipeline_cfg(inputs, output, *overrides: str) -> PipelineConfig:
+    """A PipelineConfig reading inputs and writing output, on the test Spark settings."""
+    base = {"run": {"inputs": [str(i) for i in inputs], "output": str(output)},
+            "spark": {"master": TEST_SPARK.master, "shuffle_partitions": TEST_SPARK.shuffle_partitions,
+                      "driver_memory": TEST_SPARK.driver_memory, "arrow_batch_rows": TEST_SPARK.arrow_batch_rows}}
+    return typed_config.load(PipelineConfig, None, overrides, base=base)
+
+
 @pytest.fixture
 def make_cfg(tmp_path):
     """make_cfg(inputs, *overrides) -> PipelineConfig writing to tmp_path/run, on the test Spark settings."""
     def build(inputs, *overrides: str, output=None):
-        base = {"run": {"inputs": [str(i) for i in inputs], "output": str(output or tmp_path / "run")},
-                "spark": {"master": TEST_SPARK.master, "shuffle_partitions": TEST_SPARK.shuffle_partitions,
-                          "driver_memory": TEST_SPARK.driver_memory, "arrow_batch_rows": TEST_SPARK.arrow_batch_rows}}
-        return typed_config.load(PipelineConfig, None, overrides, base=base)
+        return pipeline_cfg(inputs, output or tmp_path / "run", *overrides)
     return build
 
 
@@ -43,17 +49,51 @@ def require_or_skip(switch: str, why: str):
 
 
 @pytest.fixture(scope="session")
+def mixed_corpus(tmp_path_factory):
+    """tests.corpus's mixed corpus, written once per session: (root, what each file should become). Read only."""
+    from tests.corpus import write_mixed_corpus
+
+    root = tmp_path_factory.mktemp("mixed-corpus")
+    return root, write_mixed_corpus(root)
+
+
+@pytest.fixture(scope="session")
+def mixed_default_run(spark, mixed_corpus, tmp_path_factory):
+    """One run of every stage with the default settings over mixed_corpus, on the test Spark, shared by the tests
+    that compare another run with it (determinism, the standalone cluster): (output folder, summary). Read only."""
+    from pipeline.runner import run
+
+    root, _ = mixed_corpus
+    out = tmp_path_factory.mktemp("mixed-default-run") / "run"
+    return out, run(pipeline_cfg([f"corpus={root}"], out), spark)
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports free now on 127.0.0.1 (fixed ones collide when two test sessions share a machine: the
+    second cluster's daemons cannot bind, and its clients then talk to the first cluster)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.fixture(scope="session")
 def slurm_conf(tmp_path_factory):
-    """SLURM_CONF of a cluster started for this session; MinJobAge=5 so finished jobs leave scontrol quickly. Skips
-    when not root, or fails there when TEST_REQUIRE_SLURM=1 (as in CI)."""
+    """SLURM_CONF of a cluster started for this session on free ports; MinJobAge=5 so finished jobs leave scontrol
+    quickly. Skips when not root, or fails there when TEST_REQUIRE_SLURM=1 (as in CI)."""
     if os.geteuid() != 0:
         require_or_skip("TEST_REQUIRE_SLURM", "the local Slurm runs slurmd as root (it must, to start jobs); run the "
                         "slurm tests as root")
     state = tmp_path_factory.mktemp("slurm")
-    env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": "6917",
-           "SLURM_LOCAL_D_PORT": "6918", "SLURM_LOCAL_MIN_JOB_AGE": "5"}
+    ctld, slurmd = free_ports(2)
+    env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": str(ctld),
+           "SLURM_LOCAL_D_PORT": str(slurmd), "SLURM_LOCAL_MIN_JOB_AGE": "5"}
     script = str(ROOT / "scripts" / "slurm_local.sh")
-    up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=600)
+    up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=300)
     assert up.returncode == 0, f"slurm_local.sh up failed:\n{up.stdout}\n{up.stderr}"
     try:
         yield str(state / "slurm.conf")

@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.config import STAGES
-from pipeline.runner import run
-from tests.corpus import write_mixed_corpus
+from tests.conftest import free_ports
 
 pytestmark = [pytest.mark.spark, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +21,16 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SPARK_MASTER_PORT": "7177",
-           "SPARK_MASTER_WEBUI_PORT": "8191", "SPARK_LOG_DIR": str(state / "logs"),
+    port, ui = free_ports(2)  # not fixed ones: a second test session on the machine would share its cluster
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SPARK_MASTER_PORT": str(port),
+           "SPARK_MASTER_WEBUI_PORT": str(ui), "SPARK_LOG_DIR": str(state / "logs"),
            "SPARK_PID_DIR": str(state / "pids"), "SPARK_WORKER_DIR": str(state / "work"),
            "SPARK_WORKER_MEMORY": "2g", "PYSPARK_PYTHON": sys.executable}
     up = subprocess.run(["bash", str(ROOT / "scripts/spark_cluster.sh"), "up"], env=env, capture_output=True,
                         text=True, timeout=180)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        yield "spark://127.0.0.1:7177", env
+        yield f"spark://127.0.0.1:{port}", env
     finally:
         subprocess.run(["bash", str(ROOT / "scripts/spark_cluster.sh"), "down"], env=env, capture_output=True,
                        timeout=120)
@@ -43,10 +43,11 @@ def _rows(stage_dir: Path, status: str) -> list[dict]:
     return sorted(pq.read_table(folder).to_pylist(), key=lambda r: r["id"])
 
 
-def test_spark_submit_on_standalone_cluster_matches_local(cluster, spark, make_cfg, tmp_path):
+def test_spark_submit_on_standalone_cluster_matches_local(cluster, mixed_corpus, mixed_default_run, tmp_path):
+    """The same corpus and settings as the session's local run (mixed_default_run), submitted to the cluster."""
     master, env = cluster
-    corpus = tmp_path / "corpus"
-    write_mixed_corpus(corpus)
+    corpus, _ = mixed_corpus
+    local_out, local = mixed_default_run
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, str(ROOT / "scripts/make_dist.py"), str(dist)], check=True)
     out_cluster = tmp_path / "on_cluster"
@@ -60,11 +61,10 @@ def test_spark_submit_on_standalone_cluster_matches_local(cluster, spark, make_c
     assert summary["finished"] and [s["status"] for s in summary["stages"]] == ["ran"] * len(STAGES)
     assert f"Connecting to master {master}" in submit.stderr or "StandaloneSchedulerBackend" in submit.stderr
 
-    local = run(make_cfg([f"corpus={corpus}"], output=tmp_path / "local"), spark)
     for stage in STAGES:
         for status in ("kept", "rejected"):
-            assert _rows(out_cluster / stage, status) == _rows(tmp_path / "local" / stage, status)
+            assert _rows(out_cluster / stage, status) == _rows(local_out / stage, status)
     chat = [sorted(pq.read_table(d / "sft" / "chatml").to_pylist(), key=lambda r: r["id"])
-            for d in (out_cluster, tmp_path / "local")]
+            for d in (out_cluster, local_out)]
     assert chat[0] == chat[1] and len(chat[0]) > 0
     assert [s["kept"] for s in summary["stages"]] == [s["kept"] for s in local["stages"]]

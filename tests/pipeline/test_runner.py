@@ -18,7 +18,6 @@ from pipeline import reasons
 from pipeline.config import STAGES
 from pipeline.report import stage_table
 from pipeline.runner import ReconciliationError, run
-from tests.corpus import write_mixed_corpus
 
 pytestmark = pytest.mark.spark
 FILTER_REASONS = {reasons.FILE_TOO_LARGE, reasons.TOO_MANY_LINES, reasons.AVG_LINE_TOO_LONG,
@@ -36,9 +35,8 @@ def _stage(summary: dict, name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mixed")
-    return root, write_mixed_corpus(root)
+def mixed(mixed_corpus):
+    return mixed_corpus
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +183,12 @@ def test_rerun_skips_and_rethreshold_reruns_only_filter(spark, mixed_run, make_c
     assert _stage(third, "filter")["kept"] == _stage(first, "filter")["kept"] + 1
 
 
-def test_two_runs_write_identical_parquet(spark, mixed, make_cfg, tmp_path):
+def test_two_runs_write_identical_parquet(spark, mixed, mixed_default_run, make_cfg, tmp_path):
+    """A second run of the session's default run (same input, same settings, a new output folder) writes the same
+    rows in the same part files."""
     root, _ = mixed
     tables = []
-    for name in ("a", "b"):
-        summary = run(make_cfg([f"corpus={root}"], output=tmp_path / name), spark)
+    for summary in (mixed_default_run[1], run(make_cfg([f"corpus={root}"], output=tmp_path / "b"), spark)):
         for stage in summary["stages"]:
             for key in ("kept_table", "rejected_table"):
                 folder = Path(stage[key].replace("file://", ""))
@@ -204,7 +203,7 @@ def test_crash_before_commit_leaves_no_success(spark, mixed, make_cfg, monkeypat
     from pipeline.spark import commit
 
     root, _ = mixed
-    cfg = make_cfg([f"corpus={root}"])
+    cfg = make_cfg([f"corpus={root}"], "run.stages=ingest")  # the first stage's commit is the one under test
 
     def boom(*a, **k):
         raise RuntimeError("simulated crash after the Parquet write")
@@ -256,7 +255,7 @@ def test_filter_alone_needs_a_finished_ingest_or_a_table(spark, mixed_run, make_
 
 def test_rejected_content_can_be_dropped(spark, mixed, make_cfg):
     root, _ = mixed
-    summary = run(make_cfg([f"corpus={root}"], "run.keep_rejected_content=false"), spark)
+    summary = run(make_cfg([f"corpus={root}"], "run.keep_rejected_content=false", "run.stages=ingest,filter"), spark)
     rejected = _table(_stage(summary, "filter")["rejected_table"])
     assert rejected.num_rows > 0 and rejected.column("content").null_count == rejected.num_rows
     kept = _table(_stage(summary, "filter")["kept_table"])

@@ -32,6 +32,10 @@ class ScriptOptions:
     spare_nodes: int = 0                   # allocate this many extra nodes so unhealthy ones can be left out
     master_port: int | None = None         # rendezvous port; default 20000 + job id % 20000
     sbatch_options: tuple[str, ...] = ()   # more #SBATCH options, e.g. "--qos=high", "--mem=0"
+    # a step inside the allocation waits, with no end, for CPUs an earlier step still holds ("step creation
+    # temporarily disabled"): give up after this long (srun --immediate) and say which step could not start
+    step_start_seconds: int = 120
+    health_minutes: int = 5                # the health step's own time limit (srun --time)
 
 
 def launch_dir(spec: JobSpec) -> Path:
@@ -127,7 +131,14 @@ if [[ $HEALTH_CHECK == 1 ]]; then
   mkdir -p "$HDIR"
   # one task per node; each writes <node>.json and <node>.rc (a node whose task never ran has no .rc: unhealthy)
   srun --nodes="${{#ALL[@]}}" --ntasks="${{#ALL[@]}}" --ntasks-per-node=1 --kill-on-bad-exit=0 \\
+    --immediate={opt.step_start_seconds} --time={opt.health_minutes} \\
     bash -c '"${{@:2}}" > "$1/$SLURMD_NODENAME.json"; echo $? > "$1/$SLURMD_NODENAME.rc"' health "$HDIR" {health}
+  rc=$?
+  if (( rc )) && ! compgen -G "$HDIR/*.rc" >/dev/null; then
+    echo "slurm-attempt: the health step did not start within {opt.step_start_seconds} s or ended without a" \\
+      "report (srun exit $rc, its error above); no node was checked" >&2
+    exit 1
+  fi
   GOOD=()
   for h in "${{ALL[@]}}"; do
     if [[ "$(cat "$HDIR/$h.rc" 2>/dev/null)" == 0 ]]; then GOOD+=("$h"); else BAD+=("$h"); fi
@@ -153,11 +164,15 @@ echo "slurm-attempt: $NEED node(s) x $PROCS process(es): $NODELIST, rendezvous $
 "$PY" -m train {train_args} --check-layout "$NEED" "$PROCS" --print-config > "$LAUNCH/config-$SLURM_JOB_ID.yaml" \\
   || exit $?
 srun --nodes="$NEED" --ntasks="$NEED" --ntasks-per-node=1 --nodelist="$NODELIST" --cpus-per-task={cpus} \\
-  --kill-on-bad-exit=1 \\
+  --kill-on-bad-exit=1 --immediate={opt.step_start_seconds} \\
   "$PY" -m torch.distributed.run --nnodes="$NEED" --nproc_per_node="$PROCS" --rdzv_backend=c10d \\
   --rdzv_endpoint="$MASTER_ADDR:$MASTER_PORT" --rdzv_id="$SLURM_JOB_ID" --max_restarts=0 \\
   -m train {train_args} &
 wait $!
+rc=$?
+(( rc )) && echo "slurm-attempt: the training step ended with exit $rc (one that could not start within" \\
+  "{opt.step_start_seconds} s says 'Unable to create step' above)" >&2
+exit $rc
 """
     head = ["#!/bin/bash", f"# {spec.name} attempt {spec.attempt}, written by train.launch.slurm"]
     return "\n".join(head + _header(spec, opt)) + "\n" + body.lstrip("\n")

@@ -26,6 +26,8 @@ class Policy:
     max_restarts: int = 3
     hang_seconds: float = 1800.0     # a running attempt that completes no step for this long is hung
     startup_seconds: float = 3600.0  # until an attempt's first step (loading shards, model, checkpoint, compiling)
+    queue_seconds: float = 7 * 86400.0  # an attempt queued (PENDING) this long is cancelled and the run given up
+    unreachable_seconds: float = 3600.0  # polls failing in a row this long: give up (the job is left as it is)
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,21 @@ class Supervisor:
         try:
             status = self.backend.poll(cur["job_id"])
         except Exception as e:  # a scheduler that does not answer now (slurmctld restarting): decide next time
+            now = self.clock()
             cur["poll_errors"] = cur.get("poll_errors", 0) + 1
+            cur["unreachable_since"] = since = cur.get("unreachable_since") or now
             self._save(state)
-            return Verdict(False, "unknown", f"could not poll {cur['job_id']} ({type(e).__name__}: {e}); "
-                                             f"{cur['poll_errors']} failed poll(s) in a row", cur["attempt"],
-                           cur.get("step", 0))
-        cur["poll_errors"] = 0
+            why = (f"could not poll {cur['job_id']} ({type(e).__name__}: {e}); "
+                   f"{cur['poll_errors']} failed poll(s) in a row")
+            if now - since > self.policy.unreachable_seconds:  # not marked gave_up: a new trigger polls this job again
+                raise GaveUp(f"training run {self.spec.run_dir}: {why} over {now - since:.0f} s (limit "
+                             f"{self.policy.unreachable_seconds:.0f} s); job {cur['job_id']} was left as it is")
+            return Verdict(False, "unknown", why, cur["attempt"], cur.get("step", 0))
+        cur["poll_errors"], cur["unreachable_since"] = 0, None
         beat = heartbeat.read(self.spec.run_dir)
         now = self.clock()
+        if status.state is JobState.PENDING and cur.get("state") != JobState.PENDING.value:
+            cur["queued_at"] = now  # queued again (a requeue): the queue clock restarts
         key = _progress_key(beat)
         if key != cur["beat"]:  # progress: a new step, a new phase, or a new process writing
             cur["beat"], cur["progress_at"] = key, now
@@ -109,6 +118,16 @@ class Supervisor:
                                 permanent=status.exit_code == PERMANENT_EXIT)
         if status.state is JobState.PENDING:
             cur["progress_at"] = now  # queued: the startup clock starts when the job runs
+            queued = now - cur.get("queued_at", cur["submitted_at"])
+            if queued > self.policy.queue_seconds:
+                self.backend.cancel(cur["job_id"])
+                cur["outcome"], cur["finished_at"] = "failed", now
+                cur["detail"] = (f"still queued after {queued:.0f} s (limit {self.policy.queue_seconds:.0f} s): "
+                                 f"{status.detail}; cancelled")
+                state["gave_up"] = True
+                self._save(state)
+                raise GaveUp(f"training run {self.spec.run_dir}: attempt {cur['attempt']} ({cur['job_id']}) "
+                             f"{cur['detail']} - a resubmission would queue the same way")
         if status.state is JobState.RUNNING:
             limit = self.policy.hang_seconds if cur.get("started") else self.policy.startup_seconds
             quiet = now - cur["progress_at"]
@@ -129,7 +148,8 @@ class Supervisor:
         now = self.clock()
         state["attempts"].append({"attempt": attempt, "job_id": job_id, "submitted_at": now, "why": why,
                                   "resume_from": tags[0] if tags else None, "beat_at_submit": key, "beat": key,
-                                  "progress_at": now, "started": False, "step": beat.step if beat else 0,
+                                  "progress_at": now, "queued_at": now, "started": False,
+                                  "step": beat.step if beat else 0,
                                   "state": JobState.PENDING.value, "outcome": None, "detail": ""})
         self._save(state)
         return Verdict(False, "restarted" if attempt else "pending", f"{why}: submitted {job_id}", attempt,

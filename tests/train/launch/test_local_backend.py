@@ -127,6 +127,9 @@ def test_cancel_stops_every_process_and_reads_as_cancelled(manifest, tmp_path):
     while time.monotonic() < deadline and (heartbeat.read(tmp_path) is None or heartbeat.read(tmp_path).step < 1):
         assert backend.poll(job).state in (JobState.RUNNING, JobState.PENDING)
         time.sleep(0.5)
+    if heartbeat.read(tmp_path) is None or heartbeat.read(tmp_path).step < 1:
+        backend.cancel(job)
+        pytest.fail(f"waited 120 s for the trainer's first step (heartbeat: {heartbeat.read(tmp_path)}); cancelled")
     backend.cancel(job)
     assert backend.poll(job).state is JobState.CANCELLED
     assert _no_processes_left(Path(job))

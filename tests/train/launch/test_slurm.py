@@ -39,8 +39,9 @@ def _spec(run_dir: Path, shards: Path, *overrides: str, **kw) -> JobSpec:
     return JobSpec(run_dir=str(run_dir), overrides=(f"data.manifest={shards}", *COMMON, *overrides), env=ENV, **kw)
 
 
-def _wait(backend, job_id, done=lambda s: s.state.finished, timeout=300.0):
-    """Poll every 0.5 s until done(status): (last status, the states seen in order, seconds)."""
+def _wait(backend, job_id, done=lambda s: s.state.finished, timeout=300.0, what="the job to finish"):
+    """Poll every 0.5 s until done(status): (last status, the states seen in order, seconds). Past timeout the job is
+    cancelled (so it holds no CPUs the next test's job needs) and the test fails naming what it waited for."""
     start, seen = time.monotonic(), []
     while True:
         status = backend.poll(job_id)
@@ -48,7 +49,10 @@ def _wait(backend, job_id, done=lambda s: s.state.finished, timeout=300.0):
             seen.append(status.state)
         if done(status):
             return status, seen, time.monotonic() - start
-        assert time.monotonic() - start < timeout, f"job {job_id} still {status} after {timeout:.0f} s"
+        if time.monotonic() - start > timeout:
+            backend.cancel(job_id)
+            pytest.fail(f"waited {timeout:.0f} s for {what}: job {job_id} is still {status} (states seen: "
+                        f"{[s.value for s in seen]}); cancelled it")
         time.sleep(0.5)
 
 
@@ -56,7 +60,8 @@ def _wait_purged(backend, job_id, timeout=180.0):
     """Until `scontrol show job` no longer knows the job (MinJobAge=5 in the test cluster)."""
     start = time.monotonic()
     while "Invalid job id" not in backend._run(["scontrol", "show", "job", job_id]).stderr:
-        assert time.monotonic() - start < timeout, f"Slurm kept job {job_id} over {timeout:.0f} s"
+        assert time.monotonic() - start < timeout, \
+            f"waited {timeout:.0f} s for Slurm to purge finished job {job_id} (MinJobAge=5): it still lists it"
         time.sleep(1)
 
 
@@ -99,7 +104,11 @@ def test_debug_trainer_runs_to_succeeded(one_process):
 
 
 def test_two_processes_per_node_match_one(one_process, backend, shards, tmp_path):
-    """torchrun --nproc_per_node 2 inside the Slurm step: 2 ranks x micro batch 4 = 1 rank x 2 micro batches."""
+    """torchrun --nproc_per_node 2 inside the Slurm step: 2 ranks x micro batch 4 = 1 rank x 2 micro batches, with
+    gradient clipping on (the presets' 1.0). Not bit for bit, by construction: ZeRO sums the squared gradient norm
+    per rank partition and all-reduces the partial sums, another order than one process's sum, so the norm may
+    differ in its last bit (seen: one float32 ulp at one step of eight) and clipping divides every gradient by it.
+    Hence a tolerance here; without clipping tests/train/test_training.py checks the same equality exactly."""
     run_dir = tmp_path / "run"
     job_id = backend.submit(_spec(run_dir, shards, procs_per_node=2))
     status, seen, seconds = _wait(backend, job_id)
@@ -107,9 +116,9 @@ def test_two_processes_per_node_match_one(one_process, backend, shards, tmp_path
     assert status.state == JobState.SUCCEEDED, _log(run_dir, job_id)
     assert "2 process(es) on cpu" in _log(run_dir, job_id)
     one, two = _losses(one_process[0]), _losses(run_dir)
-    assert sorted(two) == sorted(one)
-    for step in one:
-        assert two[step] == pytest.approx(one[step], rel=1e-5, abs=1e-6), (step, one, two)
+    assert sorted(two) == sorted(one) == list(range(1, STEPS + 1))
+    for step in one:   # a last-bit difference in the clip scale, through Adam, over 4 steps: far below 1e-6
+        assert two[step] == pytest.approx(one[step], rel=1e-6), (step, one, two)
 
 
 def test_bad_override_fails_with_exit_2_and_stays_literal(backend, shards, tmp_path):
@@ -131,15 +140,16 @@ def test_bad_override_fails_with_exit_2_and_stays_literal(backend, shards, tmp_p
 def test_cancel_of_a_running_trainer(backend, shards, tmp_path):
     run_dir = tmp_path / "run"
     job_id = backend.submit(_spec(run_dir, shards, "schedule.max_steps=100000", "checkpoint.every_steps=100000"))
-    _wait(backend, job_id, lambda s: s.state == JobState.RUNNING and (run_dir / "metrics.jsonl").exists())
+    _wait(backend, job_id, lambda s: s.state == JobState.RUNNING and (run_dir / "metrics.jsonl").exists(),
+          what="the trainer to run and log its first step")
     backend.cancel(job_id)
-    status, seen, seconds = _wait(backend, job_id, timeout=60)
+    status, seen, seconds = _wait(backend, job_id, timeout=60, what="the cancelled job to end")
     print(f"slurm job {job_id}: cancelled, {[s.value for s in seen]} in {seconds:.1f} s")
     assert (status.state, status.exit_code) == (JobState.CANCELLED, 143), status
     assert "SIGTERM" in _log(run_dir, job_id)
     deadline = time.monotonic() + 30                    # torchrun and its workers go with the job
     while left := _processes_of(run_dir):
-        assert time.monotonic() < deadline, f"processes of the cancelled job still running: {left}"
+        assert time.monotonic() < deadline, f"waited 30 s for the cancelled job's processes to exit: {left} remain"
         time.sleep(1)
     backend.cancel(job_id)                              # already ended: nothing to do, no error
     _wait_purged(backend, job_id)
@@ -180,16 +190,14 @@ def test_unhealthy_nodes_are_left_out_and_too_few_fail(slurm_conf, shards, tmp_p
     assert not (run_dir / "metrics.jsonl").exists()
 
 
-def test_healthy_preflight_with_the_health_module(slurm_conf, shards, tmp_path):
-    if not (ROOT / "train" / "launch" / "health.py").exists():
-        pytest.skip("train/launch/health.py is not in this checkout yet")
-    backend = SlurmBackend(slurm_conf=slurm_conf, gpus=False, state_dir=str(tmp_path / "jobs"), health_check=True)
-    run_dir = tmp_path / "run"
-    job_id = backend.submit(_spec(run_dir, shards))
-    status, _, _ = _wait(backend, job_id)
+def test_healthy_preflight_with_the_health_module(one_process):
+    """The module backend runs the pre-flight (health_check is on by default) with train.launch.health itself: the
+    first job's report says healthy and nothing was left out (no second job: that one already ran it)."""
+    run_dir, job_id, status, _ = one_process
     assert status.state == JobState.SUCCEEDED, _log(run_dir, job_id)
     report = json.loads((run_dir / "launch" / f"health-{job_id}" / f"{socket.gethostname()}.json").read_text())
-    assert report["healthy"] is True
+    assert report["healthy"] is True and report["host"] == socket.gethostname()
+    assert (run_dir / "launch" / f"health-{job_id}" / f"{socket.gethostname()}.rc").read_text().strip() == "0"
     assert not (run_dir / "launch" / f"slurm-{job_id}.unhealthy").exists()
 
 

@@ -104,3 +104,16 @@ def test_the_training_line_carries_the_same_train_args(tmp_path):
     train = re.search(r"-m train (.*) &\nwait \$!", text).group(1)
     assert train == f"--preset debug --set model.flavor=debug --set run.output={tmp_path}"
     assert Path(tmp_path).name in text
+
+
+def test_every_step_gives_up_when_it_cannot_start(tmp_path):
+    """Inside an allocation srun waits with no end for CPUs an earlier step still holds ("step creation temporarily
+    disabled"): both steps carry --immediate, the health step a time limit, and each failure names its step."""
+    text = render(JobSpec(run_dir=str(tmp_path)), ScriptOptions(step_start_seconds=45, health_minutes=2))
+    sruns = re.findall(r"^ *srun (.*?)(?:bash -c|\"\$PY\" -m torch)", text, re.M | re.S)
+    assert len(sruns) == 2 and all("--immediate=45" in options for options in sruns)
+    assert "--immediate=45 --time=2" in sruns[0]
+    assert "the health step did not start within 45 s" in text and "no node was checked" in text
+    assert "the training step ended with exit $rc (one that could not start within" in text
+    assert "--immediate=120" in render(JobSpec(run_dir=str(tmp_path)), ScriptOptions())
+    assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0

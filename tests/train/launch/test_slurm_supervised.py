@@ -46,7 +46,7 @@ def test_a_rank_killed_on_the_node_is_restarted_by_a_new_job(backend, tmp_path_f
         f"data.manifest={manifest}", "logging.progress_bar=false", "logging.tensorboard=false",
         f"schedule.max_steps={STEPS}", f"checkpoint.every_steps={EVERY}", "checkpoint.keep_last=0",
         "run.export_hf=false"), env=(("PYTHONPATH", str(ROOT)), ("OMP_NUM_THREADS", "1")))
-    sup = Supervisor(backend, spec, Policy(max_restarts=2, hang_seconds=120, startup_seconds=240))
+    sup = Supervisor(backend, spec, Policy(max_restarts=2, hang_seconds=120, startup_seconds=240, queue_seconds=120))
     killed, deadline = [], time.monotonic() + 480
     while time.monotonic() < deadline:
         v = sup.poke()
@@ -58,6 +58,9 @@ def test_a_rank_killed_on_the_node_is_restarted_by_a_new_job(backend, tmp_path_f
                 p.send_signal(signal.SIGKILL)
             killed.append(beat.step)
         time.sleep(0.2)
+    else:
+        pytest.fail(f"waited 480 s for the supervised run to finish {STEPS} steps (killed at {killed}): last "
+                    f"verdict {v}, attempts {sup.load()['attempts']}")
     attempts = sup.load()["attempts"]
     assert killed and v.done and v.step == STEPS, attempts
     assert len(attempts) == 2 and attempts[0]["job_id"] != attempts[1]["job_id"]

@@ -201,3 +201,50 @@ def test_a_finished_run_triggered_again_with_more_steps_trains_on(sup, tmp_path)
     longer = dataclasses.replace(s.spec, overrides=(*s.spec.overrides, "schedule.max_steps=20"))
     v = Supervisor(backend, longer, s.policy, clock).poke()
     assert (v.done, v.attempt) == (False, 1) and backend.submitted[-1].overrides[-1] == "schedule.max_steps=20"
+
+
+def test_a_job_queued_past_queue_seconds_is_cancelled_and_the_run_given_up(tmp_path):
+    """Every wait has a deadline: a job that never leaves the queue is cancelled, and the error says it was queued
+    and why (Slurm's reason), not a generic failure."""
+    backend, clock = ScriptedBackend(), Clock()
+    s = Supervisor(backend, JobSpec(run_dir=str(tmp_path)), Policy(queue_seconds=600), clock)
+    s.poke()
+    backend.states["job0"] = JobStatus(JobState.PENDING, "slurm PENDING (Resources)")
+    clock.now += 600
+    assert s.poke().state == "pending"
+    clock.now += 1
+    with pytest.raises(GaveUp, match=r"\(job0\) still queued after 601 s \(limit 600 s\): slurm PENDING "
+                                     r"\(Resources\); cancelled"):
+        s.poke()
+    assert backend.cancelled == ["job0"] and len(backend.submitted) == 1
+
+
+def test_the_queue_clock_restarts_when_a_running_job_is_requeued(tmp_path):
+    backend, clock = ScriptedBackend(), Clock()
+    s = Supervisor(backend, JobSpec(run_dir=str(tmp_path)), Policy(queue_seconds=600, startup_seconds=10_000), clock)
+    s.poke()
+    clock.now += 500
+    backend.states["job0"] = JobStatus(JobState.RUNNING, "r")
+    assert s.poke().state == "running"
+    clock.now += 500
+    backend.states["job0"] = JobStatus(JobState.PENDING, "slurm REQUEUED")
+    clock.now += 599
+    assert s.poke().state == "pending" and s.poke().state == "pending"
+    assert backend.cancelled == []
+
+
+def test_a_scheduler_silent_past_unreachable_seconds_gives_up_naming_the_job(sup):
+    s, backend, clock = sup
+    s.poke()
+    backend.poll = lambda job_id: (_ for _ in ()).throw(RuntimeError("Unable to contact slurm controller"))
+    limit = s.policy.unreachable_seconds
+    assert s.poke().state == "unknown"
+    clock.now += limit
+    assert s.poke().state == "unknown"
+    clock.now += 1
+    with pytest.raises(GaveUp, match=rf"could not poll job0 \(RuntimeError: Unable to contact slurm controller\); "
+                                     rf"3 failed poll\(s\) in a row over {limit + 1:.0f} s .*job job0 was left"):
+        s.poke()
+    assert backend.cancelled == [] and not s.load().get("gave_up")
+    backend.poll = lambda job_id: backend.states[job_id]   # it answers again: the clock starts over
+    assert s.poke().state == "pending" and s.load()["attempts"][0]["unreachable_since"] is None
