@@ -64,6 +64,18 @@ def sdpa_context(name: str):
     return sdpa_kernel([kernels[name]])
 
 
+def compile_blocks(model) -> None:
+    """torch.compile each block, with torch's AOTAutograd cache off: the SDPA kernel is chosen while tracing, and
+    that cache does not key on the sdpa_backend pin (pytorch/pytorch#185449, #186458; torch 2.11 and 2.13), so a graph
+    traced under another pin in an earlier process would run silently (seen on an H200: a flash pin ran cuDNN).
+    Inductor's own cache keys on the lowered kernel and stays on; the cost is a re-trace of a few seconds per start."""
+    import torch._functorch.config as functorch_config
+
+    functorch_config.enable_autograd_cache = False
+    for block in model.blocks:
+        block.compile()
+
+
 def _scalar(x) -> float | None:
     if x is None:
         return None
@@ -140,8 +152,7 @@ def train(cfg: TrainConfig) -> dict:
     model.attn_backend = cfg.model.attn_backend
     model.loss_chunk_tokens = cfg.model.loss_chunk_tokens
     if cfg.model.compile_blocks:
-        for block in model.blocks:
-            block.compile()
+        compile_blocks(model)
 
     ds_cfg = build(cfg, world, cuda)
     engine, _, _, _ = deepspeed.initialize(
