@@ -15,7 +15,7 @@ TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
 .PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
-	sandbox-check clean lint train bench-train-gpu test-airflow bench-privacy-formats bench-decontam
+	sandbox-check clean lint train bench-train-gpu bench-train-13b-probe test-airflow bench-privacy-formats bench-decontam
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
@@ -37,6 +37,7 @@ help:
 	@echo "make airflow / airflow-stop                             Airflow standalone UI on :8080 (admin password file printed)"
 	@echo "make airflow-live-check                                 trigger the data DAG over REST, screenshot its grid"
 	@echo "make bench-train-gpu                                    the trainer on one GPU: 1.3B, seq 4096, fp16 + bf16"
+	@echo "make bench-train-13b-probe                              one GPU at 13B layer shapes (6 layers): MFU, kernel, memory"
 	@echo "make eval MODEL=dir [ARGS='--preset sample --limit 20']  pass@k of a checkpoint on HumanEval, sandboxed"
 	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
 
@@ -90,6 +91,9 @@ endif
 
 bench-train-gpu: setup
 	PYTHON=$(CURDIR)/$(BIN)/python bash bench/train_gpu_check.sh
+
+bench-train-13b-probe: setup
+	PYTHON=$(CURDIR)/$(BIN)/python bash bench/train_gpu_13b_probe.sh
 
 bench: setup
 	$(BIN)/python -m bench.ingest_filter $(ARGS)

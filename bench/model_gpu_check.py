@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model import FLAVORS, GPTNeoX  # noqa: E402
 from model.attention import use_flash_attn  # noqa: E402
+from train.setup import compile_blocks  # noqa: E402
 
 # Dense fp16/bf16 tensor-core peak in TFLOPS (no sparsity), matched against torch.cuda.get_device_name() in order.
 PEAK_TFLOPS = (
@@ -112,8 +114,10 @@ def run_one(args, cfg, dtype_name: str, mode: str, sdpa: str, micro_batch: int, 
     model.gradient_checkpointing = args.checkpointing
     model.loss_chunk_tokens = args.loss_chunk
     if mode == "compile":
-        for block in model.blocks:
-            block.compile()
+        # a fresh trace per row: dynamo's guards and torch's AOTAutograd cache ignore the SDPA pin, so a graph traced
+        # for an earlier row's kernel would run again (train.setup.compile_blocks turns that cache off)
+        torch._dynamo.reset()
+        compile_blocks(model)
     fused = device.type == "cuda"
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1, fused=fused)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)

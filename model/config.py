@@ -88,6 +88,9 @@ FLAVORS: dict[str, ModelConfig] = {
     "6B": ModelConfig(hidden=4096, layers=28, heads=32, ffn=16384, max_seq_len=4096),
     # CodeFuse-13B: 40 layers, hidden 5120, 40 heads, FFN 20480, context 4096, vocabulary 100,864, full rotary
     "13B": ModelConfig(hidden=5120, layers=40, heads=40, ffn=20480, max_seq_len=4096),
+    # 13B's layer shapes and vocabulary with 6 of its 40 layers: one GPU measures the 13B kernels' speed and the
+    # per-layer activation memory (bench/train_gpu_13b_probe.sh) without holding 13B's optimizer states
+    "13B-probe": ModelConfig(hidden=5120, layers=6, heads=40, ffn=20480, max_seq_len=4096),
 }
 
 

@@ -12,8 +12,8 @@ PRECISIONS = ("fp16", "bf16", "fp32")
 
 @dataclass(frozen=True)
 class ModelSection:
-    flavor: str = option("debug", "model flavor from model.FLAVORS (debug, 350M, 1.3B, 6B, 13B); its vocabulary "
-                                  "is replaced by the manifest's vocab_size", choices=tuple(FLAVORS))
+    flavor: str = option("debug", "model flavor from model.FLAVORS (debug, 350M, 1.3B, 6B, 13B, 13B-probe); its "
+                                  "vocabulary is replaced by the manifest's vocab_size", choices=tuple(FLAVORS))
     max_seq_len: int = option(0, "longest sequence the model accepts: 0 = the flavor's, -1 = the manifest's seq_len "
                                  "(rotary positions are not learned, so a small flavor may be stretched)", min=-1)
     loss_chunk_tokens: int = option(0, "compute head + cross entropy over this many tokens at a time (recomputed in "

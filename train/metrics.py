@@ -39,12 +39,14 @@ def throughput(tokens: int, seconds: float, flops_per_token: int, devices: int, 
 
 
 def memory_gb() -> dict:
-    """Peak GPU memory allocated since the last call (CUDA), and the process's peak resident memory."""
+    """Peak GPU memory allocated since the last call and what stays allocated now, between steps (weights,
+    optimizer states: CUDA), and the process's peak resident memory."""
     out = {"rss_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
     import torch
 
     if torch.cuda.is_available():
         out["gpu_peak_gb"] = torch.cuda.max_memory_allocated() / 2**30
+        out["gpu_alloc_gb"] = torch.cuda.memory_allocated() / 2**30
         out["gpu_reserved_gb"] = torch.cuda.max_memory_reserved() / 2**30
         torch.cuda.reset_peak_memory_stats()
     return out

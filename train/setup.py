@@ -139,6 +139,17 @@ def build_engine(cfg: TrainConfig, model, ranks: Ranks):
         if cfg.parallel.sequence:
             sequence_parallel.install(model, groups.get_tensor_model_parallel_group())
     if cfg.model.compile_blocks:  # after the split and the hooks, so the compiled code sees the final modules
-        for block in model.blocks:
-            block.compile()
+        compile_blocks(model)
     return engine
+
+
+def compile_blocks(model) -> None:
+    """torch.compile each block, with torch's AOTAutograd cache off: the SDPA kernel is chosen while tracing, and
+    that cache does not key on the sdpa_backend pin (pytorch/pytorch#185449, #186458; torch 2.11 and 2.13), so a graph
+    traced under another pin in an earlier process would run silently (seen on an H200: a flash pin ran cuDNN).
+    Inductor's own cache keys on the lowered kernel and stays on; the cost is a re-trace of a few seconds per start."""
+    import torch._functorch.config as functorch_config
+
+    functorch_config.enable_autograd_cache = False
+    for block in model.blocks:
+        block.compile()

@@ -62,3 +62,10 @@ def test_cli_prints_the_count(capsys):
     main(["13B"])
     assert "13,618,432,000" in capsys.readouterr().out
     assert isinstance(FLAVORS["13B"], ModelConfig)
+
+
+def test_13b_probe_is_13b_with_six_layers():
+    probe, full = FLAVORS["13B-probe"], FLAVORS["13B"]
+    assert probe == full.replace(layers=6)
+    assert probe.num_params() == 2_920_693_760
+    assert probe.flops_per_token(4096) == 6 * 2_920_693_760 + 12 * 6 * 5120 * 4096 == 19_034_112_000

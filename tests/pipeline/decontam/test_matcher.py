@@ -161,7 +161,8 @@ def test_code_grams_never_span_a_removed_docstring():
 
 
 SIGNATURE_ONLY = {  # the near misses: a HumanEval signature (and its docstring) with another body
-    "HumanEval/7": "    out = []\n    for s in strings:\n        if s.find(substring) != -1:\n            out.append(s)\n"
+    "HumanEval/7": "    out = []\n    for s in strings:\n        if s.find(substring) != -1:\n"
+                   "            out.append(s)\n"
                    "    return out\n",
     "HumanEval/29": "    kept = list()\n    for word in strings:\n        if word[:len(prefix)] == prefix:\n"
                     "            kept.append(word)\n    return kept\n",
