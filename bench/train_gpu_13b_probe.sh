@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # GPU check of the trainer at CodeFuse-13B's layer shapes: the 13B-probe flavor (6 of 13B's 40 layers: hidden 5120,
-# 40 heads, FFN 20480, vocabulary 100,864) at seq 4096 on one GPU, TP=1, the 13B preset's ZeRO-1 and fp16 settings,
-# no activation checkpointing. First which attention kernel runs (bench/attn_kernel_probe.py), then each variant in
-# its own timeout (figures print as they come), then a side-by-side summary with train/memory.py's estimate beside
-# the measured peak memory. Usage: bash bench/train_gpu_13b_probe.sh [OUT_DIR]
+# 40 heads, FFN 20480, vocabulary 100,864) at seq 4096 on one GPU, TP=1 (the preset's TP=2 + SP needs 2 GPUs), the
+# 13B preset's ZeRO-1 and fp16 settings, no activation checkpointing. First which attention kernel runs
+# (bench/attn_kernel_probe.py), then each variant in its own timeout (figures print as they come), then a
+# side-by-side summary with train/memory.py's estimate beside the measured peak memory.
+# Usage: bash bench/train_gpu_13b_probe.sh [OUT_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -57,7 +58,7 @@ for v in $VARIANTS; do
     --set model.flavor="$FLAVOR" --set data.manifest="$OUT/shards" --set data.seq_len="$SEQ" \
     --set run.output="$OUT/$label" --set precision.dtype="$dtype" --set model.loss_chunk_tokens="$LOSS_CHUNK" \
     --set model.compile_blocks="$compile" --set model.sdpa_backend="$sdpa" \
-    --set model.activation_checkpointing=false \
+    --set model.activation_checkpointing=false --set parallel.tensor=1 --set parallel.sequence=false \
     --set batch.micro_batch="$micro" --set batch.global_batch="$global" \
     --set schedule.max_steps="$STEPS" --set schedule.warmup_steps=1 --set logging.every_steps=1 \
     --set logging.progress_bar=false --set logging.tensorboard=false --set checkpoint.every_steps=0 \
