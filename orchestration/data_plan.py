@@ -19,11 +19,12 @@ from common.form import (
     with_defaults,
 )
 from pipeline.config import PipelineConfig
+from pipeline.stages import MAIN_STAGES
 
 OUTPUT_ENV = "PIPELINE_OUTPUT_ROOT"  # the output root when the form leaves it empty
-# the data stages the DAG runs one task each, in pipeline order (sft is a side product, not in the data DAG)
-DATA_STAGES = ("ingest", "filter", "quality", "privacy", "detox", "decontam", "exact", "near", "segments",
-               "resample")
+# the data stages the DAG runs one task each: the registry's main stages in pipeline order (side tables such as the
+# sft pairs are not in the data DAG)
+DATA_STAGES = MAIN_STAGES
 TOKEN_STEPS = ("tokenizer-train", "tokenize")
 # trigger-form param -> the config key it sets; type, range, choices and default come from pipeline/config.py
 CONFIG_PARAMS = {

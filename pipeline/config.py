@@ -7,14 +7,13 @@ from common.typed_config import option
 from pipeline.ingest.language import LANGUAGES
 from pipeline.quality.score import ASPECTS, DEFAULT_WEIGHTS
 from pipeline.quality.specs import SPECS
+from pipeline.stages import STAGE_NAMES as STAGES  # names only: the registry imports no stage module
 
 MiB = 1 << 20
 # the smallest tokenizer.vocab_size that always holds the 8 special tokens, the 256 bytes and every keyword form
 # (618) as one token, whatever the corpus (keywords.enforce drops trained merges down to none to make room);
 # tests/pipeline/tokenizer/test_min_vocab.py recomputes it from keywords.yaml
 MIN_VOCAB_SIZE = 2491
-STAGES = ("ingest", "filter", "quality", "privacy", "detox", "decontam", "exact", "near", "segments", "resample",
-          "sft")
 PII_TYPES = ("EMAIL", "IP_ADDRESS", "KEY", "PASSWORD", "PRIVATE_KEY")
 TOXIC_CATEGORIES = ("toxic_en", "toxic_zh", "reverse_shell", "credential_stealer", "crypto_miner",
                     "obfuscated_dropper")

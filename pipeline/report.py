@@ -1,6 +1,8 @@
 """The per-stage table printed at the end of a run: rows in, kept, rejected by reason, MB and seconds."""
 from __future__ import annotations
 
+from pipeline.stages import REGISTRY
+
 
 def stage_table(summary: dict) -> str:
     head = f"{'stage':<10} {'status':<8} {'rows in':>10} {'kept':>10} {'rejected':>10} {'MB in':>10} " \
@@ -32,7 +34,8 @@ def where_outputs_are(summary: dict) -> str:
         f"kept files:     {summary['final_table']}",
         *[f"{s['name'] + ' ' + name + ':':<16}{uri}"
           for s in summary["stages"] for name, uri in s["extra_tables"].items()],
-        *[f"{s['name'] + ' kept:':<16}{s['kept_table']}" for s in summary["stages"] if s["name"] == "sft"],
+        *[f"{s['name'] + ' kept:':<16}{s['kept_table']}" for s in summary["stages"]
+          if not REGISTRY[s["name"]].main],  # side tables (sft pairs): not in "kept files"
         f"rejects:        {summary['rejects_table']}",
         f"run manifest:   {summary['output']}/run.json",
         f"data portrait:  {summary['output']}/report.html",

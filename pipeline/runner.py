@@ -16,7 +16,7 @@ from pipeline.spark import commit
 from pipeline.spark.apply import apply_stage
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
-from pipeline.stages import SPECS, batch_stage, in_pipeline_order, section, upstream_candidates
+from pipeline.stages import REGISTRY, batch_stage, in_pipeline_order, section, upstream_candidates
 from schemas import STATUS_KEPT, STATUS_REJECTED
 from schemas.spark import spark_schema
 
@@ -74,7 +74,7 @@ class Runner:
     def run(self) -> dict:
         names = in_pipeline_order(self.cfg.run.stages)
         for name in names:  # settings only a stage can judge fail here, before any job runs
-            if not SPECS[name].source and hasattr(stage := batch_stage(name, self.cfg), "check"):
+            if not REGISTRY[name].source and hasattr(stage := batch_stage(name, self.cfg), "check"):
                 stage.check()
         self.fs.mkdirs(self.out)
         # half-written outputs of a killed run (one run per output folder at a time)
@@ -105,7 +105,7 @@ class Runner:
         """(kept table, fingerprint, rows) feeding `name`: none for a source stage; else the nearest main stage
         before it that ran in this invocation or is finished in the run folder; or, for the first stage of the
         list, tables given as inputs."""
-        if SPECS[name].source:
+        if REGISTRY[name].source:
             return None
         candidates = upstream_candidates(name)
         for before in candidates:
@@ -123,7 +123,7 @@ class Runner:
                           f"{self.out}: add '{candidates[0]}' to run.stages or give --input TABLE")
 
     def _fingerprint(self, name: str, upstream) -> str:
-        if SPECS[name].source:
+        if REGISTRY[name].source:
             inputs = [tuple(s) for s in resolve(self.cfg.run.inputs, self.cfg.ingest.format)]
             return fingerprint(name, __version__, section(name, self.cfg), inputs, self.cfg.run.keep_rejected_content)
         return fingerprint(name, __version__, section(name, self.cfg), upstream[1], self.cfg.run.keep_rejected_content)
@@ -210,8 +210,8 @@ class Runner:
             "config": f"{self.out}/config.yaml",
             "finished": final,
             "stages": [asdict(r) for r in results],
-            "final_table": [r for r in results if SPECS[r.name].main][-1].kept_table if any(
-                SPECS[r.name].main for r in results) else None,
+            "final_table": [r for r in results if REGISTRY[r.name].main][-1].kept_table if any(
+                REGISTRY[r.name].main for r in results) else None,
             "rejects_table": self._rejects_table(results) if final else None,
         }
         self.fs.write_text(f"{self.out}/run.json", json.dumps(summary, indent=2))

@@ -1,75 +1,171 @@
-"""The stage registry: pipeline order, what each stage reads, and how it is built from the config tree."""
+"""The stage registry: one class per stage in pipeline order, read by the CLI, the data DAG, fingerprints, runs."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.config import STAGES, PipelineConfig
-from pipeline.stage import BatchStage
+if TYPE_CHECKING:
+    from pipeline.config import PipelineConfig
+    from pipeline.stage import BatchStage
+
+# This module imports no stage module and not the config tree: pipeline/config.py takes its stage names from here,
+# and the scheduler imports it with every parse of the DAG files. Each builder imports its stage when it is called.
 
 
-class StageSpec(NamedTuple):
-    source: bool  # it reads the raw inputs; otherwise the kept table of the nearest main stage before it
-    main: bool    # its kept table continues the pipeline (false: a side table such as the sft pairs)
+class Stage:
+    """A registry entry. A subclass sets `name` (CLI command, DAG task, run subfolder, config section by default)
+    and, unless it reads the raw inputs, `build`."""
+
+    name: ClassVar[str] = ""
+    source: ClassVar[bool] = False  # it reads the raw inputs; otherwise the kept table of the nearest main stage before
+    main: ClassVar[bool] = True     # its kept table continues the pipeline (false: a side table such as the sft pairs)
+
+    @classmethod
+    def build(cls, cfg: PipelineConfig) -> BatchStage:
+        """The pure stage object, configured from the config tree."""
+        raise TypeError(f"stage '{cls.name}' reads the raw inputs: it has no batch stage to build")
+
+    @classmethod
+    def section(cls, cfg: PipelineConfig) -> Any:
+        """The config values that decide this stage's output (part of its fingerprint)."""
+        return getattr(cfg, cls.name)
 
 
-SPECS: dict[str, StageSpec] = {
-    "ingest": StageSpec(True, True),
-    "filter": StageSpec(False, True),
-    "quality": StageSpec(False, True),
-    "privacy": StageSpec(False, True),
-    "detox": StageSpec(False, True),
-    "decontam": StageSpec(False, True),
-    "exact": StageSpec(False, True),
-    "near": StageSpec(False, True),
-    "segments": StageSpec(False, True),
-    "resample": StageSpec(False, True),
-    "sft": StageSpec(False, False),
-}
-assert tuple(SPECS) == STAGES
+class Ingest(Stage):
+    name, source = "ingest", True
+
+
+class Filter(Stage):
+    name = "filter"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.filter import FileFilter
+        return FileFilter(cfg.filter)
+
+
+class Quality(Stage):
+    name = "quality"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.quality.stage import QualityScorer
+        return QualityScorer(cfg.quality)
+
+
+class Privacy(Stage):
+    name = "privacy"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.privacy.stage import PrivacyScrubber
+        return PrivacyScrubber(cfg.privacy)
+
+
+class Detox(Stage):
+    name = "detox"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.detox.stage import Detoxifier
+        return Detoxifier(cfg.detox, cfg.quality.parse_budget_ms)
+
+
+class Decontam(Stage):
+    name = "decontam"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.decontam.stage import Decontaminator
+        return Decontaminator(cfg.decontam)
+
+
+class Exact(Stage):
+    name = "exact"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.dedup.stages import ExactDedup
+        return ExactDedup(cfg.dedup)
+
+    @classmethod
+    def section(cls, cfg):
+        return {}  # content hashes only: no setting changes which copies are duplicates
+
+
+class Near(Stage):
+    name = "near"
+    KEYS = ("shingle_tokens", "num_perm", "threshold", "seed", "min_tokens", "verify", "candidate_threshold",
+            "verify_margin", "max_bucket")
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.dedup.stages import NearDedup
+        return NearDedup(cfg.dedup)
+
+    @classmethod
+    def section(cls, cfg):
+        return {k: getattr(cfg.dedup, k) for k in cls.KEYS}
+
+
+class Segments(Stage):
+    name = "segments"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.dedup.stages import SegmentDedup
+        return SegmentDedup(cfg.dedup, cfg.quality.parse_budget_ms)
+
+    @classmethod
+    def section(cls, cfg):
+        d = cfg.dedup
+        return {"min_lines": d.segment_min_lines, "max_dup_frac": d.segment_max_dup_frac,
+                "parse_budget_ms": cfg.quality.parse_budget_ms}
+
+
+class Resample(Stage):
+    name = "resample"
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.resample.stage import Resampler
+        return Resampler(cfg.resample)
+
+
+class Sft(Stage):
+    name, main = "sft", False
+
+    @classmethod
+    def build(cls, cfg):
+        from pipeline.sft.stage import SftExtractor
+        return SftExtractor(cfg.sft, cfg.quality.parse_budget_ms)
+
+    @classmethod
+    def section(cls, cfg):
+        return {"sft": cfg.sft, "parse_budget_ms": cfg.quality.parse_budget_ms}  # pairs depend on the parse budget
+
+
+REGISTRY: dict[str, type[Stage]] = {s.name: s for s in (
+    Ingest, Filter, Quality, Privacy, Detox, Decontam, Exact, Near, Segments, Resample, Sft,
+)}
+STAGE_NAMES = tuple(REGISTRY)
+MAIN_STAGES = tuple(name for name, s in REGISTRY.items() if s.main)
 
 
 def upstream_candidates(name: str) -> list[str]:
     """Main stages before `name`, nearest first: the first of them that ran or is finished feeds it."""
-    return [s for s in reversed(STAGES[:STAGES.index(name)]) if SPECS[s].main]
+    return [s for s in reversed(STAGE_NAMES[:STAGE_NAMES.index(name)]) if REGISTRY[s].main]
 
 
 def batch_stage(name: str, cfg: PipelineConfig) -> BatchStage:
     """The pure stage object for a stage that reads a table, configured by its own section."""
-    from pipeline.decontam.stage import Decontaminator
-    from pipeline.dedup.stages import ExactDedup, NearDedup, SegmentDedup
-    from pipeline.detox.stage import Detoxifier
-    from pipeline.filter import FileFilter
-    from pipeline.privacy.stage import PrivacyScrubber
-    from pipeline.quality.stage import QualityScorer
-    from pipeline.resample.stage import Resampler
-    from pipeline.sft.stage import SftExtractor
-
-    budget = cfg.quality.parse_budget_ms
-    builders = {"filter": lambda: FileFilter(cfg.filter), "quality": lambda: QualityScorer(cfg.quality),
-                "privacy": lambda: PrivacyScrubber(cfg.privacy), "detox": lambda: Detoxifier(cfg.detox, budget),
-                "decontam": lambda: Decontaminator(cfg.decontam),
-                "exact": lambda: ExactDedup(cfg.dedup), "near": lambda: NearDedup(cfg.dedup),
-                "segments": lambda: SegmentDedup(cfg.dedup, budget), "resample": lambda: Resampler(cfg.resample),
-                "sft": lambda: SftExtractor(cfg.sft, budget)}
-    return builders[name]()
+    return REGISTRY[name].build(cfg)
 
 
-def section(name: str, cfg: PipelineConfig):
+def section(name: str, cfg: PipelineConfig) -> Any:
     """The config section whose values decide a stage's output (part of its fingerprint)."""
-    d = cfg.dedup
-    if name == "sft":  # pairs depend on the parse budget too
-        return {"sft": cfg.sft, "parse_budget_ms": cfg.quality.parse_budget_ms}
-    if name == "exact":
-        return {}
-    if name == "near":
-        return {k: getattr(d, k) for k in ("shingle_tokens", "num_perm", "threshold", "seed", "min_tokens", "verify",
-                                           "candidate_threshold", "verify_margin", "max_bucket")}
-    if name == "segments":
-        return {"min_lines": d.segment_min_lines, "max_dup_frac": d.segment_max_dup_frac,
-                "parse_budget_ms": cfg.quality.parse_budget_ms}
-    return getattr(cfg, name)
+    return REGISTRY[name].section(cfg)
 
 
 def in_pipeline_order(names: list[str]) -> list[str]:
     """Stages sorted into pipeline order, so `--stages filter,ingest` still runs ingest first."""
-    return sorted(dict.fromkeys(names), key=STAGES.index)
+    return sorted(dict.fromkeys(names), key=STAGE_NAMES.index)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline.spark import commit
-from pipeline.stages import SPECS
+from pipeline.stages import REGISTRY
 from schemas import STATUS_KEPT, STATUS_REJECTED
 
 DUP_STAGES = ("exact", "near", "segments")
@@ -31,7 +31,7 @@ def collect(spark, fs, summary: dict) -> dict:
     for s in summary["stages"]:
         data["funnel"].append({k: s[k] for k in ("name", "rows_in", "kept", "rejected", "mb_in", "mb_kept",
                                                  "rejected_by_reason")} | {
-            "rejected_mb_by_reason": s.get("rejected_mb_by_reason", {}), "main": SPECS[s["name"]].main})
+            "rejected_mb_by_reason": s.get("rejected_mb_by_reason", {}), "main": REGISTRY[s["name"]].main})
     langs = data["languages"]
 
     def add(rows, key, value=lambda r, k: r[k]):
