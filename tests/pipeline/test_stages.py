@@ -11,6 +11,7 @@ from common.typed_config import ConfigError, fingerprint, load
 from orchestration import data_plan
 from pipeline.cli import COMMANDS, _parser
 from pipeline.config import STAGES, PipelineConfig, RunConfig
+from pipeline.report import where_outputs_are
 from pipeline.stage import BatchStage
 from pipeline.stages import (
     MAIN_STAGES,
@@ -72,6 +73,15 @@ def test_each_entry_builds_the_stage_of_its_name():
             continue
         stage = batch_stage(name, cfg)
         assert isinstance(stage, BatchStage) and stage.name == name
+
+
+def test_the_run_table_lists_side_tables_apart_from_the_kept_files():
+    stages = [{"name": n, "kept_table": f"file:///r/{n}/status=kept", "extra_tables": {}} for n in STAGE_NAMES]
+    summary = {"output": "file:///r", "final_table": "file:///r/resample/status=kept", "stages": stages,
+               "rejects_table": "file:///r/rejects", "config": "file:///r/config.yaml"}
+    lines = where_outputs_are(summary).splitlines()
+    assert "kept files:     file:///r/resample/status=kept" in lines
+    assert [line for line in lines if " kept:" in line] == ["sft kept:       file:///r/sft/status=kept"]
 
 
 def test_a_side_stage_never_feeds_another():
