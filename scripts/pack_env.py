@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("dist/pipeline_env.tar.gz"))
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="built archives, one per key")
     parser.add_argument("--compress-level", type=int, default=1, choices=range(10),
-                        help="gzip level: 1 is about 10%% larger than 4 and packs in 2/3 of the time")
+                        help="gzip level: 1 gave an archive 10%% larger than 4 in 70%% of its time")
     parser.add_argument("--python-prefix", default=None,
                         help="where Python lives on the nodes when not where it does here (e.g. /usr)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
