@@ -7,6 +7,10 @@ INPUT  ?=
 OUTPUT ?= out/run
 ARGS   ?=
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
+# make cluster-up: WORKERS standalone workers of WORKER_CORES cores and WORKER_MEMORY each
+WORKERS       ?= 2
+WORKER_CORES  ?= 1
+WORKER_MEMORY ?= 2g
 # make train: PRESET (debug, 1.3B, 13B, 13B-zero2), FLAVOR (default: the preset's), MANIFEST, TRAIN_OUT, NPROC
 PRESET    ?= debug
 FLAVOR    ?=
@@ -27,9 +31,9 @@ help:
 	@echo "make bench-privacy-formats                           recall per provider on 51 published token formats"
 	@echo "make bench-decontam                                  decontamination collateral on clean real Python files"
 	@echo "make report [OUTPUT=dir]                              rebuild a run's data portrait and screenshot it"
-	@echo "make dist                                              dist/pipeline.zip + dist/run_pipeline.py for spark-submit"
-	@echo "make cluster-up / cluster-down                         a Spark standalone master + worker on 127.0.0.1"
-	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline to SPARK_MASTER_URL"
+	@echo "make dist                                              dist/pipeline.zip, dist/run_pipeline.py, dist/pipeline_env.tar.gz"
+	@echo "make cluster-up [WORKERS=2 WORKER_CORES=1 WORKER_MEMORY=2g] / cluster-down   Spark standalone on 127.0.0.1"
+	@echo "make submit INPUT=... OUTPUT=...                        spark-submit the pipeline and its packed env to SPARK_MASTER_URL"
 	@echo "make slurm-up / slurm-down                             a one-node Slurm on 127.0.0.1 (root; SLURM_CONF=/tmp/codefuse-slurm/slurm.conf)"
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
@@ -127,11 +131,15 @@ bench-decontam: setup
 report: setup
 	$(BIN)/python -m pipeline report --output $(OUTPUT) --screenshot $(OUTPUT)/report.png
 
+# our code (zip, rebuilt each time: under a second) and the executors' Python (a packed venv of the runtime pins,
+# cached by their hash: a minute or two the first time, instant after)
 dist: setup
 	$(BIN)/python scripts/make_dist.py dist
+	$(BIN)/python scripts/pack_env.py --out dist/pipeline_env.tar.gz
 
 cluster-up: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/spark_cluster.sh up
+	PATH=$(CURDIR)/$(BIN):$$PATH SPARK_WORKERS=$(WORKERS) SPARK_WORKER_CORES=$(WORKER_CORES) \
+	  SPARK_WORKER_MEMORY=$(WORKER_MEMORY) bash scripts/spark_cluster.sh up
 
 cluster-down:
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/spark_cluster.sh down
@@ -143,8 +151,11 @@ slurm-up:
 slurm-down:
 	bash scripts/slurm_local.sh down
 
+# executors run ./environment/bin/python from the archive; the driver (client mode) keeps this venv's Python
 submit: dist
-	PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python $(BIN)/spark-submit --master $(SPARK_MASTER_URL) \
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/spark-submit --master $(SPARK_MASTER_URL) \
+	  --archives dist/pipeline_env.tar.gz#environment --conf spark.pyspark.python=./environment/bin/python \
+	  --conf spark.pyspark.driver.python=$(CURDIR)/$(BIN)/python \
 	  --py-files dist/pipeline.zip dist/run_pipeline.py run $(if $(INPUT),--input $(INPUT)) --output $(OUTPUT) $(ARGS)
 
 clean:
