@@ -19,13 +19,15 @@ TRAIN_OUT ?= out/train
 NPROC     ?= 1
 
 .PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
-	sandbox-check clean lint train bench-train-gpu bench-train-13b-probe test-airflow bench-privacy-formats bench-decontam
+	sandbox-check clean lint train bench-train-gpu bench-train-13b-probe test-airflow bench-privacy-formats bench-decontam \
+	bench-scale
 
 help:
 	@echo "make run [INPUT=path] [OUTPUT=dir] [ARGS='--set k=v']   the pipeline on local[*] (default: embedded corpus)"
 	@echo "make test                                              the whole test suite"
 	@echo "make bench [ARGS="--corpus name=dir"]         ingest+filter throughput vs a plain Python baseline"
 	@echo "make bench-quality                                   quality stage vs compile(), lizard, bare parse"
+	@echo "make bench-scale [ARGS='--limit-mb 20']              every data stage on half + all of the real corpus: s, MB/s, RSS"
 	@echo "make bench-syntax                                    syntax check vs each language's own parser, broken copies"
 	@echo "make bench-privacy                                   secrets planted in real files: recall, lookalikes, MB/s"
 	@echo "make bench-privacy-formats                           recall per provider on 51 published token formats"
@@ -104,6 +106,11 @@ bench: setup
 
 bench-quality: setup
 	$(BIN)/python -m bench.quality_validation $(ARGS)
+
+# Every data stage (ingest .. resample, sft) on local[2] over half and all of the make_corpus.sh code corpus:
+# per stage seconds, MB/s, driver and worker peak RSS, tree-sitter parses; exits 2 naming the build command if absent
+bench-scale: setup
+	$(BIN)/python -m bench.scale $(ARGS)
 
 # The syntax check against each language's own compiler or parser on real files (the make_corpus.sh corpus and
 # installed sources) and seeded breakages. The TypeScript and PostgreSQL parsers are fetched into out/ (npm, pip

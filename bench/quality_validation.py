@@ -147,6 +147,15 @@ def complexity_agreement(found: dict[str, list[tuple[str, str]]], max_files: int
             print(f"   {lang:<12} {len(ours_all):>9,} {spearman(ours_all, theirs_all):>9.3f} {exact:>7.2%}")
 
 
+def bare_parse_seconds(lang: str, files: list[bytes]) -> float:
+    """Seconds one core takes to parse `files` with the language's tree-sitter grammar and nothing else."""
+    parser = grammars.parser(SPECS[lang].grammar)
+    t0 = time.perf_counter()
+    for f in files:
+        parser.parse(f)
+    return time.perf_counter() - t0
+
+
 def throughput(found: dict[str, list[tuple[str, str]]], repeats: int) -> None:
     print("\n3. scoring vs bare tree-sitter parse, one core, same files (median of runs)")
     print(f"   {'language':<12} {'MB':>6} {'parse MB/s':>11} {'score MB/s':>11} {'cost ratio':>11}  (goal <= 2.0)")
@@ -156,13 +165,9 @@ def throughput(found: dict[str, list[tuple[str, str]]], repeats: int) -> None:
         files = [t.encode("utf-8") for _, t in found[lang]]
         texts = [t for _, t in found[lang]]
         mb = sum(map(len, files)) / 1e6
-        parser = grammars.parser(SPECS[lang].grammar)
         parse_t, score_t = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            for f in files:
-                parser.parse(f)
-            parse_t.append(time.perf_counter() - t0)
+            parse_t.append(bare_parse_seconds(lang, files))
             t0 = time.perf_counter()
             for t in texts:
                 m = analyze(t, lang, 5000, tolerance.get(lang, 0.0))
