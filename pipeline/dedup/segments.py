@@ -106,7 +106,9 @@ def duplicated_share(df, min_lines: int, budget_ms: float):
     body = functools.partial(segment_batches, min_lines=min_lines, budget_ms=budget_ms)
     segs = df.select("id", "language", "content").mapInArrow(body, spark_schema(SEGMENTS))
     w = Window.partitionBy("seg_hash")
-    segs = segs.withColumn("first_copy", F.min("id").over(w)).withColumn("dup", F.col("id") != F.col("first_copy"))
+    # checkpointed here, before both results derive from it: otherwise each of them re-runs the parse
+    segs = (segs.withColumn("first_copy", F.min("id").over(w)).withColumn("dup", F.col("id") != F.col("first_copy"))
+            .localCheckpoint())
     lines = (segs.where("dup").select("id", "code_lines", "first_copy",
                                       F.explode("seg_code_lines").alias("line"))
              .groupBy("id").agg(F.countDistinct("line").alias("dup_lines"), F.first("code_lines").alias("code_lines"),

@@ -88,7 +88,6 @@ class SegmentDedup(_DedupStage):
 
         c = self.cfg
         lines, segs = duplicated_share(live_rows(df), c.segment_min_lines, self.budget_ms)
-        segs = segs.localCheckpoint()
         lines = lines.localCheckpoint()
         by_lang = segs.groupBy("language").agg(F.count(F.lit(1)).alias("n"),
                                                F.sum(F.col("dup").cast("long")).alias("d"))
