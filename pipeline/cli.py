@@ -10,6 +10,8 @@ from pipeline import exit_codes
 from pipeline.config import STAGES, PipelineConfig
 
 COMMANDS = {"run": None, **{name: [name] for name in STAGES}}
+VERBOSE_HELP = ("also show Spark's own startup and planning log lines (quiet by default); all progress and log lines "
+                "go to stderr, so stdout holds only the table or --json")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             s.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)}")
         s.add_argument("--json", action="store_true", help="print run.json instead of the table")
+        s.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     for name, what in (("tokenizer-train", "train the byte-level BPE tokenizer (default input: the run's final "
                                             "table)"),
                        ("tokenize", "tokenize into packed Parquet token shards and manifest.json (default input: the "
@@ -39,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
         t.add_argument("--force", action="store_true", help="redo even if finished with the same config")
         t.add_argument("--json", action="store_true", help="print the whole stats JSON instead of the table")
+        if name == "tokenize":  # tokenizer-train runs no Spark: nothing to show
+            t.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
         if name == "tokenizer-train":
             t.add_argument("--text", action="append", default=[], metavar="DIR",
                            help="folder of English/Chinese text trained on as well (tokenizer.text_inputs)")
@@ -120,10 +125,17 @@ def main(argv: list[str] | None = None) -> int:
             return _tokens_command(args)
         cfg = build_config(args)
         from pipeline import report
+        from pipeline.progress import Printed
         from pipeline.runner import ReconciliationError, run
+        from pipeline.spark.session import get_session
+        from pipeline.spark.tasks import running_tasks
 
+        progress = Printed(sys.stderr)
+        with progress.phase("Spark session"):  # the JVM's start: the first half minute of a small run
+            spark = get_session(cfg.spark, verbose=args.verbose)
+        progress.tasks = running_tasks(spark)
         try:
-            summary = run(cfg)
+            summary = run(cfg, spark, progress)
         except ReconciliationError as e:
             print(f"{exit_codes.PREFIXES[exit_codes.DATA]}reconciliation failed: {e}", file=sys.stderr)
             return exit_codes.DATA
@@ -156,7 +168,7 @@ def _tokens_command(args) -> int:
     if args.command == "tokenizer-train":
         result, table = commands.train_tokenizer(cfg, args.input), tokenizer_table
     else:
-        result, table = commands.tokenize(cfg, args.input), tokenize_table
+        result, table = commands.tokenize(cfg, args.input, verbose=args.verbose), tokenize_table
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 

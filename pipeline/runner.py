@@ -12,6 +12,7 @@ from pipeline.config import PipelineConfig
 from pipeline.ingest.fsio import to_uri
 from pipeline.ingest.inputs import resolve
 from pipeline.ingest.spark_ingest import ingest_frame
+from pipeline.progress import Quiet
 from pipeline.spark import commit
 from pipeline.spark.apply import apply_stage
 from pipeline.spark.hadoop_fs import HadoopFS
@@ -55,13 +56,15 @@ def _finished(fs: HadoopFS, stage_uri: str) -> dict | None:
 
 
 class Runner:
-    def __init__(self, cfg: PipelineConfig, spark=None):
+    def __init__(self, cfg: PipelineConfig, spark=None, progress=None):
+        """progress: told as each stage starts and ends (pipeline.progress.Printed in the CLI; default: Quiet)."""
         if not cfg.run.output:
             raise ConfigError("config key 'run.output' is empty: give --output DIR")
         self.cfg = cfg
         self.spark = spark or get_session(cfg.spark)
         self.fs = HadoopFS(self.spark)
         self.out = to_uri(cfg.run.output).rstrip("/")
+        self.progress = progress or Quiet()
 
     @property
     def staging_root(self) -> str:
@@ -82,13 +85,16 @@ class Runner:
         self.fs.write_text(f"{self.out}/config.yaml", to_yaml(self.cfg))
         results: list[StageResult] = []
         done: dict[str, tuple] = {}  # stage -> (kept table, fingerprint, kept rows), for the stages after it
-        for name in names:
-            result = self._run_stage(name, self._upstream(name, names, done))
+        for index, name in enumerate(names, 1):
+            with self.progress.stage(name, index, len(names)) as report:
+                result = self._run_stage(name, self._upstream(name, names, done))
+                report(result)
             results.append(result)
             done[name] = (result.kept_table, result.fingerprint, result.kept)
             self._write_run_json(results, final=False)
-        summary = self._write_run_json(results, final=True)
-        self.write_portrait(summary)
+        with self.progress.phase("rejects table and data portrait"):
+            summary = self._write_run_json(results, final=True)
+            self.write_portrait(summary)
         self.fs.delete(self.staging_root)
         return summary
 
@@ -218,5 +224,5 @@ class Runner:
         return summary
 
 
-def run(cfg: PipelineConfig, spark=None) -> dict:
-    return Runner(cfg, spark).run()
+def run(cfg: PipelineConfig, spark=None, progress=None) -> dict:
+    return Runner(cfg, spark, progress).run()

@@ -14,7 +14,8 @@ def build(out_dir: Path) -> Path:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for package in ("pipeline", "schemas", "common"):  # what executors import
             for path in sorted((ROOT / package).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yaml", ".txt"):
+                shipped = path.suffix in (".py", ".yaml", ".txt", ".properties")  # .properties: Spark's log levels
+                if path.is_file() and "__pycache__" not in path.parts and shipped:
                     zf.write(path, path.relative_to(ROOT).as_posix())
     (out_dir / "run_pipeline.py").write_text(ENTRY)
     return archive

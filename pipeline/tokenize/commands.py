@@ -73,7 +73,7 @@ def train_tokenizer(cfg: PipelineConfig, inputs: list[str]) -> dict:
     return stats
 
 
-def tokenize(cfg: PipelineConfig, inputs: list[str], spark=None) -> dict:
+def tokenize(cfg: PipelineConfig, inputs: list[str], spark=None, verbose: bool = False) -> dict:
     from pipeline.spark.session import get_session
     from pipeline.tokenize.job import run_tokenize
 
@@ -84,4 +84,4 @@ def tokenize(cfg: PipelineConfig, inputs: list[str], spark=None) -> dict:
     if not (Path(tok) / "tokenizer.json").exists():
         raise ConfigError(f"no tokenizer.json in {tok}: run `python -m pipeline tokenizer-train` or set "
                           "tokenize.tokenizer")
-    return run_tokenize(spark or get_session(cfg.spark), cfg.tokenize, inputs, tok, output, cfg.run.force)
+    return run_tokenize(spark or get_session(cfg.spark, verbose), cfg.tokenize, inputs, tok, output, cfg.run.force)

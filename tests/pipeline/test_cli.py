@@ -2,12 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from pipeline.cli import _parser, build_config, main
 from pipeline.config import STAGES
 from pipeline.default_corpus import default_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+# Spark's own chatter that a plain run leaves out (pipeline/spark/log4j2-quiet.properties)
+SPARK_NOISE = ["resolves to a loopback address", "SPARK_LOCAL_IP", "NativeCodeLoader", "could not bind on port",
+               "Truncated the string representation of a plan", "Using Spark's default log4j profile",
+               "Setting default log level"]
 
 
 def test_options_and_languages_list_what_exists(capsys):
@@ -74,3 +84,34 @@ def test_impossible_lsh_settings_fail_before_any_job(tmp_path, capsys):
     assert main(argv) == 2
     assert "no LSH bands and rows for threshold 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.spark
+def test_run_tells_each_stage_on_stderr_and_verbose_brings_spark_logs_back(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"m{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n")
+    argv = [sys.executable, "-m", "pipeline", "run", "--input", f"demo={src}", "--output", str(tmp_path / "out"),
+            "--stages", "ingest,filter", "--set", "spark.master=local[2]", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    plain = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert plain.returncode == 0, plain.stderr[-4000:]
+    assert [s["kept"] for s in json.loads(plain.stdout)["stages"]] == [5, 5]  # stdout holds only the JSON
+    err = plain.stderr.splitlines()
+    assert err.index("[pipeline] Spark session: started") < err.index("[pipeline] stage 1/2 ingest: started") \
+        < err.index("[pipeline] stage 2/2 filter: started")
+    ends = [line for line in err if ": done in " in line]
+    assert len(ends) == 4 and ends[0].startswith("[pipeline] Spark session: done in ")
+    assert ends[-1].startswith("[pipeline] rejects table and data portrait: done in ")
+    for stage, line in zip(("stage 1/2 ingest", "stage 2/2 filter"), ends[1:]):
+        assert line.startswith(f"[pipeline] {stage}: done in ") and "5 rows in, 5 kept, 0 rejected" in line
+        assert line.endswith(" MB/s")
+    assert [n for n in SPARK_NOISE if n in plain.stderr] == []
+    # the same run again, verbose: both stages skip, and Spark's own log setup speaks
+    verbose = subprocess.run([*argv, "--verbose"], env=env, capture_output=True, text=True, timeout=600)
+    assert verbose.returncode == 0, verbose.stderr[-4000:]
+    assert "[pipeline] stage 2/2 filter: skipped (finished, same fingerprint): 5 rows in, 5 kept" in verbose.stderr
+    assert "Using Spark's default log4j profile" in verbose.stderr
+    assert 'Setting default log level to "WARN"' in verbose.stderr
