@@ -115,7 +115,8 @@ def drawn_share(png: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", default=str(REPO / "out" / "airflow-live" / "grid.png"), help="screenshot PNG")
-    p.add_argument("--timeout", type=float, default=600, help="seconds the DAG run may take")
+    p.add_argument("--timeout", type=float, default=1200,
+                   help="seconds the DAG run may take (about 7 minutes on an idle 2-core machine; 630 s seen under load)")
     p.add_argument("--min-drawn", type=float, default=0.02, help="least share of non-background pixels")
     args = p.parse_args(argv)
     t0 = time.monotonic()
