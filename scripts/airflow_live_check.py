@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", default=str(REPO / "out" / "airflow-live" / "grid.png"), help="screenshot PNG")
     p.add_argument("--timeout", type=float, default=1200,
-                   help="seconds the DAG run may take (about 7 minutes on an idle 2-core machine; 630 s seen under load)")
+                   help="seconds the DAG run may take (~7 min on an idle 2-core machine; 630 s under load)")
     p.add_argument("--min-drawn", type=float, default=0.02, help="least share of non-background pixels")
     args = p.parse_args(argv)
     t0 = time.monotonic()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 import sys
 import time
 
@@ -54,10 +55,24 @@ def test_the_training_dag_waits_on_the_shards_without_holding_a_slot(dagbag):
     assert params.get_param("max_restarts").schema["maximum"] == 100
 
 
+# run in a fresh interpreter: this one may already hold the suite's shared Spark session
+_SPARK_AFTER_IMPORT = """
+import runpy, sys
+for f in sys.argv[1:]:
+    runpy.run_path(f)
+pyspark = sys.modules.get("pyspark")
+print(bool(pyspark and (pyspark.SparkContext._gateway or pyspark.sql.SparkSession._instantiatedSession)))
+"""
+
+
 def test_no_work_at_import_time(dagbag):
     # parsing starts no Spark (no JVM, no session) and stays fast; the plan runs only inside a task
     assert dagbag.parse_seconds < 10
-    assert "pyspark.sql.session" not in sys.modules or not __import__("pyspark").sql.SparkSession._instantiatedSession
+    files = sorted(str(f) for f in DAGS.glob("*.py"))
+    done = subprocess.run([sys.executable, "-c", _SPARK_AFTER_IMPORT, *files], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stdout
 
 
 def test_one_spark_submit_task_per_step_on_spark_default(dagbag):
