@@ -30,7 +30,7 @@ def test_a_config_error_exits_2_with_a_line_the_operator_finds(capsys):
 def test_a_reconciliation_failure_exits_3_as_a_data_error(monkeypatch, tmp_path, capsys):
     from pipeline import runner
 
-    def lose_rows(cfg):
+    def lose_rows(cfg, spark=None, progress=None):
         raise runner.ReconciliationError("stage filter: 10 rows in, but 9 kept + 0 rejected")
 
     monkeypatch.setattr(runner, "run", lose_rows)
