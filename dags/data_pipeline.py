@@ -10,12 +10,15 @@ from airflow.sdk import DAG, Param, task
 
 from orchestration.assets import TOKEN_SHARDS
 from orchestration.data_plan import DATA_STAGES, TOKEN_STEPS, param_schemas
+from orchestration.spark_python import archive_problem, submit_settings
 from orchestration.spark_stage import PipelineStageOperator
 
 DAG_ID = "codefuse_data"
 REPO = Path(__file__).resolve().parent.parent
 # the Python the driver and (local or same-image) executors run: the one Airflow's worker runs, unless set
 PYSPARK_PYTHON = os.environ.get("PIPELINE_PYSPARK_PYTHON", sys.executable)
+# a packed Python env for the executors (scripts/pack_env.py), shipped with --archives: for workers without our env
+PYTHON_ARCHIVE = os.environ.get("PIPELINE_PYTHON_ARCHIVE") or None
 
 
 with DAG(
@@ -40,6 +43,8 @@ with DAG(
         from common.form import ParamError
         from orchestration.data_plan import plan as make_plan
 
+        if problem := archive_problem(PYTHON_ARCHIVE):  # a deployment setting: no retry fixes it
+            raise AirflowFailException(problem)
         try:
             out = make_plan(dict(params), DAG_ID, run_id)
         except ParamError as e:  # a refused value is not transient: fail now, no retries, nothing submitted
@@ -72,8 +77,7 @@ with DAG(
             py_files=planned["py_files"],
             application_args=planned[step],
             name=f"codefuse-{step}",
-            env_vars={"PYSPARK_PYTHON": PYSPARK_PYTHON},
-            conf={"spark.pyspark.python": PYSPARK_PYTHON},
+            **submit_settings(PYSPARK_PYTHON, PYTHON_ARCHIVE),
         )
         previous >> submit
         previous = submit

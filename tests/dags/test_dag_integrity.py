@@ -132,3 +132,23 @@ def test_parsing_the_dags_imports_no_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().endswith("['codefuse_data', 'codefuse_train'] False"), r.stdout
+
+
+def test_a_packed_env_archive_is_shipped_by_every_stage_submit(monkeypatch, tmp_path):
+    """PIPELINE_PYTHON_ARCHIVE set where the DAG is parsed: the spark-submit line is `make submit`'s shape."""
+    import json
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+
+    archive = tmp_path / "pipeline_env.tar.gz"
+    monkeypatch.setenv("PIPELINE_PYTHON_ARCHIVE", str(archive))
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "spark://h:7077"}))
+    dag = DagBag(dag_folder=str(DAGS / "data_pipeline.py")).dags["codefuse_data"]
+    for step in ("ingest", "near", "tokenize", "report"):
+        task = dag.get_task(step)
+        cmd = SparkSubmitHook(conn_id=task._conn_id, conf=task.conf, archives=task._archives,
+                              env_vars=task.env_vars, py_files="pipeline.zip")._build_spark_submit_command("app.py")
+        assert cmd[cmd.index("--archives") + 1] == f"{archive}#environment"
+        assert "spark.pyspark.python=./environment/bin/python" in cmd
+        assert f"spark.pyspark.driver.python={sys.executable}" in cmd

@@ -65,3 +65,21 @@ def test_hostile_conf_fails_the_plan_and_submits_nothing(airflow_db, corpus, mon
     logged = "".join(capfd.readouterr())
     assert "refused: param '" in logged and ("not allowed in a path" in logged or "outside the allowed roots" in logged
                                              or "not an absolute path" in logged)
+
+
+def test_a_missing_packed_env_fails_the_plan_once_and_submits_nothing(airflow_db, corpus, monkeypatch, capfd):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    from tests.dags.conftest import DAGS
+
+    monkeypatch.setenv("PIPELINE_ALLOWED_ROOTS", str(corpus))
+    monkeypatch.setenv("PIPELINE_PYTHON_ARCHIVE", str(corpus / "missing_env.tar.gz"))
+    dag = DagBag(dag_folder=str(DAGS / "data_pipeline.py")).dags["codefuse_data"]
+    run = dag.test(run_conf={"input_paths": [str(corpus / "data")], "output_root": str(corpus / "out")})
+    assert run.state == DagRunState.FAILED
+    assert run.get_task_instance("plan").state == TaskInstanceState.FAILED
+    assert run.get_task_instance("plan").try_number == 1
+    assert run.get_task_instance("ingest").state == TaskInstanceState.UPSTREAM_FAILED
+    assert not (corpus / "out").joinpath("codefuse_data").exists()
+    assert "missing_env.tar.gz' is not a file: build it with `python scripts/pack_env.py" in "".join(capfd.readouterr())
