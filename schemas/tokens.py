@@ -23,6 +23,10 @@ TOKEN_SHARD = pa.schema(
         pa.field("loss_mask", pa.list_(pa.uint8()),
                  metadata={"doc": "sft mode: 1 on tokens the loss counts (bot turns), 0 elsewhere, same length as "
                                   "input_ids; null in pretrain mode (every token counts)"}),
+        pa.field("task_ids", pa.list_(pa.int16()),
+                 metadata={"doc": "sft mode: per token, the index in the manifest's `tasks` of the task whose sample "
+                                  "the token belongs to (-1 on padding), same length as input_ids; null in pretrain "
+                                  "mode and in sft shards written before tasks existed (all tokens one task)"}),
     ]
 )
 
@@ -48,6 +52,7 @@ class Manifest:
     tokenizer_dir: str             # where tokenizer.json and its transformers config lie (absolute or relative)
     shards: tuple[ShardEntry, ...]
     config: dict[str, Any]         # the tokenize stage's resolved config
+    tasks: tuple[str, ...] = ()    # sft mode: task names; a row's task_ids index this tuple (empty: one task)
     format: int = MANIFEST_FORMAT
 
     @property
@@ -73,8 +78,9 @@ class Manifest:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"manifest has unknown keys {sorted(unknown)}")
-        missing = names - set(data) - {"format"}
+        missing = names - set(data) - {"format", "tasks"}
         if missing:
             raise ValueError(f"manifest lacks keys {sorted(missing)}")
         shards = tuple(ShardEntry(**s) for s in data.pop("shards"))
+        data["tasks"] = tuple(data.get("tasks", ()))
         return cls(shards=shards, **data)
