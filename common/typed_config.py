@@ -88,11 +88,25 @@ def _allowed(value, choices) -> str:
     return f"not one of the {len(choices)} allowed values{hint}"
 
 
+def _section_items(hint: Any):
+    """The section class of a `dict[str, Section]` field (named sections, e.g. one per task), else None."""
+    if typing.get_origin(hint) is dict:
+        item = typing.get_args(hint)[1]
+        if dataclasses.is_dataclass(item):
+            return item
+    return None
+
+
 def _check_bounds(obj, prefix: str) -> None:
+    hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
         value, meta, key = getattr(obj, f.name), f.metadata, f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
             _check_bounds(value, key + ".")
+            continue
+        if _section_items(hints[f.name]) is not None:
+            for name, section in value.items():
+                _check_bounds(section, f"{key}.{name}.")
             continue
         values = list(value) if isinstance(value, (list, dict)) else [value]  # a mapping is checked by its keys
         if meta.get("choices") is not None:
@@ -119,9 +133,26 @@ def _merge(obj, data: dict, prefix: str, where: str):
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
             changes[name] = _merge(current, value, key + ".", where)
+        elif (item := _section_items(hints[name])) is not None:
+            changes[name] = _merge_named(current, item, value, key, where)
         else:
             changes[name] = _coerce(value, hints[name], key, where)
     return dataclasses.replace(obj, **changes)
+
+
+def _merge_named(current: dict, item, data, key: str, where: str) -> dict:
+    """Named sections (`dict[str, Section]`): each given name is laid over its current section (or the section's
+    defaults when the name is new), so `--set tasks.x.weight=2` changes x and keeps every other section."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key '{key}' expects a mapping of named sections, got {data!r} from {where}")
+    out = dict(current)
+    for name, section in data.items():
+        name = str(name)
+        if not name:
+            raise ConfigError(f"config key '{key}' has an empty section name in {where}")
+        out[name] = _merge(current.get(name, item()), section if section is not None else {}, f"{key}.{name}.",
+                           where)
+    return out
 
 
 def parse_override(text: str) -> dict:
@@ -194,6 +225,8 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str]]:
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             rows += describe(type(value), f"{prefix}{f.name}.")
-        else:
-            rows.append((f"{prefix}{f.name}", json.dumps(value), f.metadata.get("help", "")))
+            continue
+        rows.append((f"{prefix}{f.name}", json.dumps(fingerprint_view(value)), f.metadata.get("help", "")))
+        if (item := _section_items(_hints(cls)[f.name])) is not None:
+            rows += describe(item, f"{prefix}{f.name}.<name>.")
     return rows

@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, what in (("tokenizer-train", "train the byte-level BPE tokenizer (default input: the run's final "
                                             "table)"),
                        ("tokenize", "tokenize into packed Parquet token shards and manifest.json (default input: the "
-                                    "run's final table, or sft/chatml with tokenize.mode=sft)")):
+                                    "run's final table; with tokenize.mode=sft, the sft stage's kept pairs "
+                                    "plus the chat_rounds files of tokenize.tasks)")):
         t = sub.add_parser(name, help=what)
         t.add_argument("--input", action="append", default=[], metavar="PATH",
                        help="table (Parquet) or, for tokenizer-train, a folder of files; repeatable")

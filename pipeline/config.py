@@ -18,6 +18,8 @@ PII_TYPES = ("EMAIL", "IP_ADDRESS", "KEY", "PASSWORD", "PRIVATE_KEY")
 TOXIC_CATEGORIES = ("toxic_en", "toxic_zh", "reverse_shell", "credential_stealer", "crypto_miner",
                     "obfuscated_dropper")
 SFT_TASKS = ("annotate", "generate", "explain")
+# tokenize (sft mode): the tasks built from the sft stage's kept pairs; any other task name reads chat_rounds JSONL
+PAIR_TASKS = ("comment_generation", "code_generation")
 VCS_DIRS = [".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".jj"]
 
 
@@ -190,6 +192,19 @@ class TokenizerConfig:
 
 
 @dataclass(frozen=True)
+class SftTaskConfig:
+    weight: float = option(1.0, "copies of each training sample of this task, drawn by a hash of the sample id and "
+                                "tokenize.seed: below 1 keeps that share (0.3: about 30%), above 1 repeats (1.5: "
+                                "every sample once, about half twice); 0 leaves the task out (not read, no task id)",
+                           min=0.0, max=1000.0)
+    path: str = option("", "a chat_rounds task's JSONL file or folder (.jsonl/.jsonl.gz lines of {\"chat_rounds\": "
+                           "[{role: system|human|bot, content}, ...]}); empty for the pair tasks "
+                           f"({', '.join(PAIR_TASKS)}), which read the sft stage's kept pairs")
+    zh_share: float = option(0.5, "pair tasks: share of prompts in Chinese (by a hash of the pair id)", min=0.0,
+                             max=1.0)
+
+
+@dataclass(frozen=True)
 class TokenizeConfig:
     mode: str = option("pretrain", "pretrain: files' content, every token counts; sft: ChatML conversations, "
                                    "loss only on bot turns", choices=("pretrain", "sft"))
@@ -206,11 +221,18 @@ class TokenizeConfig:
     shard_rows: int = option(2048, "sequences per Parquet shard (the last shard holds the rest)", min=1)
     compression: str = option("zstd", "shard compression", choices=("zstd", "snappy", "none"))
     output: str = option("", "folder for the shards and manifest.json; empty: <run>/tokens (sft: <run>/sft_tokens)")
-    sft_holdout_fraction: float = option(0.05, "sft mode: share of code-comment pairs (by a hash of pair_id and "
-                                               "sft_holdout_seed) whose conversations are left out of the shards, "
-                                               "kept for the comment-BLEU evaluation (python -m evaluation bleu, "
-                                               "same defaults); 0 = train on all", min=0.0, max=1.0)
+    sft_holdout_fraction: float = option(0.05, "sft mode: share of samples held out of the shards for evaluation, "
+                                               "by a hash of sft_holdout_seed and the pair id (pair tasks: both "
+                                               "tasks of a pair together, the pairs python -m evaluation bleu "
+                                               "scores with the same defaults) or the sample id (chat_rounds "
+                                               "tasks); written to <output>/heldout; 0 = train on all",
+                                         min=0.0, max=1.0)
     sft_holdout_seed: int = option(0, "sft mode: seed of the held-out pair draw", min=0)
+    tasks: dict[str, SftTaskConfig] = option(
+        {name: SftTaskConfig() for name in PAIR_TASKS},
+        "sft mode: the tasks mixed into the shards, by name (task ids follow the sorted names). "
+        f"{' and '.join(PAIR_TASKS)} come from the kept pairs; any other name is a chat_rounds JSONL task and "
+        "needs tasks.<name>.path. Named sections merge: --set tokenize.tasks.x.weight=2 keeps the other tasks")
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,14 @@ ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinsta
 # tokenize: documents that give no tokens (counted in the tokenize stage's stats.json)
 NULL_CONTENT = "tokenize_null_content"
 EMPTY_DOCUMENT = "tokenize_empty_document"
+
+# tokenize (sft mode): task samples that give no training row (counted per task in stats.json, listed in rejects/)
+SFT_PAIR_INCOMPLETE = "sft_pair_incomplete"
+CHAT_EMPTY_LINE = "chat_empty_line"
+CHAT_BAD_JSON = "chat_bad_json"
+CHAT_NOT_OBJECT = "chat_not_an_object"
+CHAT_NO_ROUNDS = "chat_no_rounds"
+CHAT_BAD_ROUND = "chat_bad_round"
+CHAT_UNKNOWN_ROLE = "chat_unknown_role"
+CHAT_BAD_ORDER = "chat_bad_order"
+CHAT_EMPTY_ANSWER = "chat_empty_answer"

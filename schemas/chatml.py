@@ -10,7 +10,9 @@ import yaml
 
 from schemas import SFT_CHATML
 
-TASKS = ("annotate", "generate", "explain")
+TASKS = ("annotate", "generate", "explain")  # the sft stage's ChatML table
+# the tokenize stage's pair tasks and the templates each renders with (comment_generation is the annotate task)
+PAIR_TASK_TEMPLATES = {"comment_generation": "annotate", "code_generation": "code_generation"}
 ROLES = ("system", "human", "bot")
 _FENCE = {"C++": "cpp", "C#": "csharp", "Shell": "bash", "TypeScript": "typescript", "JavaScript": "javascript"}
 
@@ -37,11 +39,20 @@ def render_text(messages: list[dict]) -> str:
     return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
 
 
+def head_line(code: str) -> str:
+    """A function's first non-blank line without a trailing `{`: the signature where no parser gave one."""
+    first = next((line for line in code.split("\n") if line.strip()), "")
+    return first.rstrip().removesuffix("{").rstrip()
+
+
 def conversation(pair: dict, task: str, zh_share: float) -> dict:
+    """One conversation of `task`'s templates; `pair` may carry a `signature` (the code's head), else its first
+    line stands in."""
     lang, index = choose(pair["id"], task, zh_share)
     spec = templates()["tasks"][task]
     fields = {"language": pair["language"], "name": pair["function_name"], "code": pair["code"],
-              "comment": pair["comment"], "fence": _FENCE.get(pair["language"], pair["language"].lower())}
+              "comment": pair["comment"], "fence": _FENCE.get(pair["language"], pair["language"].lower()),
+              "signature": pair.get("signature") or head_line(pair["code"])}
     messages = [{"role": "system", "content": templates()["system"][lang]},
                 {"role": "human", "content": spec[lang][index].format(**fields)},
                 {"role": "bot", "content": spec["answer"].format(**fields)}]

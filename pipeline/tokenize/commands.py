@@ -29,13 +29,14 @@ def _is_table(path: str) -> bool:
 
 
 def default_table(cfg: PipelineConfig, mode: str) -> str:
-    """What a run folder offers: its final kept table (pretrain) or the sft stage's ChatML table (sft)."""
+    """What a run folder offers: its final kept table (pretrain) or the sft stage's kept pairs (sft)."""
     run_dir = _local(to_uri(cfg.run.output))
     if mode == "sft":
-        path = f"{run_dir}/sft/chatml"
+        path = f"{run_dir}/sft/status=kept"
         if not Path(path).exists():
-            raise ConfigError(f"tokenize.mode=sft reads {path}, which does not exist: run the sft stage or give "
-                              "--input")
+            raise ConfigError(f"tokenize.mode=sft builds its pair tasks from {path}, which does not exist: run the "
+                              "sft stage, give --input PAIRS, or set the pair tasks' weight to 0 "
+                              "(tokenize.tasks.comment_generation.weight=0, ...code_generation.weight=0)")
         return path
     run_json = Path(run_dir) / "run.json"
     if not run_json.exists():
@@ -76,9 +77,15 @@ def train_tokenizer(cfg: PipelineConfig, inputs: list[str]) -> dict:
 def tokenize(cfg: PipelineConfig, inputs: list[str], spark=None, verbose: bool = False) -> dict:
     from pipeline.spark.session import get_session
     from pipeline.tokenize.job import run_tokenize
+    from pipeline.tokenize.tasks import PAIRS, task_specs
 
     mode = cfg.tokenize.mode
-    inputs = inputs or [default_table(cfg, mode)]
+    if mode == "sft" and not any(s.kind == PAIRS for s in task_specs(cfg.tokenize)):
+        if inputs:
+            raise ConfigError(f"--input {inputs[0]}: in sft mode --input is the pair tasks' kept pairs, and no pair "
+                              "task has a weight above 0 (chat_rounds tasks read tokenize.tasks.<name>.path)")
+    else:
+        inputs = inputs or [default_table(cfg, mode)]
     output = cfg.tokenize.output or f"{cfg.run.output}/{'tokens' if mode == 'pretrain' else 'sft_tokens'}"
     tok = tokenizer_dir(cfg, for_tokenize=True)
     if not (Path(tok) / "tokenizer.json").exists():

@@ -1,6 +1,8 @@
 """What tokenizer-train and tokenize print: a few lines each; the whole JSON stays on disk beside the outputs."""
 from __future__ import annotations
 
+from collections import Counter
+
 from pipeline.tokenize.job import STATS_NAME
 from pipeline.tokenizer.save import TRAINING_JSON
 from schemas import MANIFEST_NAME
@@ -25,10 +27,27 @@ def tokenize_table(summary: dict) -> str:
         f"            {summary['pad_tokens']:>14,} pad   {summary['tokens_lost']:>12,} lost    "
         f"{summary['bytes_per_token']:>10} bytes/token",
     ]
+    lines += task_lines(summary.get("tasks", {}))
     if "output" in summary:
         out = _folder(summary["output"])
         lines += [f"manifest:   {out}/{MANIFEST_NAME}", f"stats:      {out}/{STATS_NAME}"]
     return "\n".join(lines)
+
+
+def task_lines(tasks: dict) -> list[str]:
+    """sft mode: one line per task (id order) with its rows in, samples available, copies taken, tokens, held-out
+    and rejected samples; a line under it per reject reason."""
+    if not tasks:
+        return []
+    width = max(12, *(len(name) for name in tasks))
+    lines = [f"{'task':<{width + 2}} {'in':>10} {'available':>10} {'taken':>10} {'tokens':>12} {'held out':>9} "
+             f"{'rejected':>9}"]
+    for name, t in sorted(tasks.items(), key=lambda kv: kv[1]["id"]):
+        lines.append(f"  {name:<{width}} {t['rows_in']:>10,} {t['available']:>10,} {t['taken']:>10,} "
+                     f"{t['tokens']:>12,} {t['held_out']:>9,} {t['rejected']:>9,}")
+        reasons = Counter(t["rejected_by_reason"]) + Counter(t.get("pack_rejected_by_reason", {}))
+        lines += [f"    rejected: {reason:<26} {n:>10,}" for reason, n in sorted(reasons.items())]
+    return lines
 
 
 def tokenizer_table(stats: dict) -> str:

@@ -9,12 +9,14 @@ import uuid
 
 import numpy as np
 
-from common.typed_config import fingerprint, fingerprint_view
+from common.typed_config import ConfigError, fingerprint, fingerprint_view
 from pipeline import __version__
 from pipeline.config import TokenizeConfig
 from pipeline.ingest.fsio import to_uri
 from pipeline.spark.hadoop_fs import HadoopFS
-from pipeline.tokenize import encode, shards
+from pipeline.tokenize import encode, sft_input, shards
+from pipeline.tokenize.summary import manifest_task_counts, summarize
+from pipeline.tokenize.tasks import task_specs
 from pipeline.tokenizer import fast
 from pipeline.tokenizer.save import read_file, sha256_of
 from pipeline.tokenizer.special import EOT, PAD
@@ -37,33 +39,31 @@ def _copy_tokenizer(tok_dir: str, out_uri: str) -> None:
             dst.write(read_file(tok_dir, name))
 
 
-def _read_input(spark, cfg: TokenizeConfig, inputs: list[str]):
+def _keyed(df, cfg: TokenizeConfig):
+    """Documents with their seeded order key and hash bucket."""
     from pyspark.sql import functions as F
 
-    df = spark.read.parquet(*inputs)
-    payload = "content" if cfg.mode == "pretrain" else "messages"
-    missing = {"id", payload} - set(df.columns)
-    if missing:
-        from common.typed_config import ConfigError
-        raise ConfigError(f"tokenize.mode={cfg.mode} reads columns {sorted(missing)} that {inputs} lacks "
-                          f"({'a files table' if cfg.mode == 'pretrain' else 'the sft chatml table'} is expected)")
-    cols = ["id", payload]
-    if cfg.mode == "sft" and cfg.sft_holdout_fraction:
-        if "pair_id" not in df.columns:
-            from common.typed_config import ConfigError
-            raise ConfigError(f"tokenize.sft_holdout_fraction={cfg.sft_holdout_fraction} needs a pair_id column, "
-                              f"which {inputs} lacks: set tokenize.sft_holdout_fraction=0 for other tables")
-        cols.append("pair_id")
     key = F.xxhash64(F.lit(cfg.seed), F.col("id"))
-    return df.select(*cols).withColumn(encode.KEY, key).withColumn(
+    return df.withColumn(encode.KEY, key).withColumn(
         encode.BUCKET, F.pmod(F.hash(F.col(encode.KEY)), F.lit(cfg.pack_buckets)).cast("int"))
+
+
+def _pretrain_input(spark, inputs: list[str]):
+    df = spark.read.parquet(*inputs)
+    missing = {"id", "content"} - set(df.columns)
+    if missing:
+        raise ConfigError(f"tokenize.mode=pretrain reads columns {sorted(missing)} that {inputs} lacks (a files "
+                          "table is expected)")
+    return df.select("id", "content")
 
 
 def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: str, output: str,
                  force: bool = False) -> dict:
     """Tokenize the table(s) `inputs` into `output`; returns the summary (also in stats.json and _SUCCESS).
-    A finished output with the same fingerprint (config, inputs, tokenizer hash) is kept as it is."""
-
+    pretrain: `inputs` are files tables. sft: `inputs` are the sft stage's kept pairs (read when a pair task is
+    configured); chat_rounds tasks name their own files. A finished output with the same fingerprint (config,
+    inputs, tokenizer hash) is kept as it is."""
+    specs = task_specs(cfg) if cfg.mode == "sft" else ()  # config errors before any work
     fs = HadoopFS(spark)
     out = to_uri(output).rstrip("/")
     tok_dir = tokenizer_dir.removeprefix("file://")  # a local path, or a URI executors read through pyarrow
@@ -83,26 +83,34 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
 
     # the one pass: documents to buckets by a seeded hash of their id, in seeded order within each; one task per
     # bucket group encodes, packs, permutes its rows and writes its shards, and reports back (small records)
-    df = _read_input(spark, cfg, inputs)
+    samples = task_inputs = None
+    if cfg.mode == "sft":  # every task's samples, read once: counted, held-out and rejected ones written, the rest
+        samples = sft_input.read_samples(spark, cfg, specs, inputs)
+        task_inputs = sft_input.task_counts(samples, specs)
+        sft_input.write_side_tables(samples, staging)
+        df = _keyed(sft_input.training_rows(samples), cfg)
+    else:
+        df = _keyed(_pretrain_input(spark, inputs), cfg)
     body = functools.partial(encode.pack_partition, tokenizer_dir=tok_dir, tokenizer_sha256=tok_sha, mode=cfg.mode,
                              row_len=row_len, fim_rate=cfg.fim_rate if cfg.mode == "pretrain" else 0.0,
                              fim_spm_share=cfg.fim_spm_share, seed=cfg.seed, shard_rows=cfg.shard_rows,
-                             out_uri=staging, compression=cfg.compression,
-                             sft_holdout=(cfg.sft_holdout_fraction, cfg.sft_holdout_seed) if cfg.mode == "sft"
-                             else (0.0, 0))
+                             out_uri=staging, compression=cfg.compression)
     # repartition(n, _key) places a row by pmod(hash(_key), n): the bucket itself, so each task gets exactly one
     # bucket (repartitioning by the bucket number would hash it again, and two buckets could share a task)
     reports = (df.repartition(cfg.pack_buckets, encode.KEY)
                  .sortWithinPartitions(encode.BUCKET, encode.KEY, "id")
                  .mapInArrow(body, spark_schema(encode.REPORT)).collect())
     reports.sort(key=lambda r: (r["bucket"], r["kind"], r["info"] or ""))
+    if samples is not None:
+        samples.unpersist()
     t_pass = time.time() - t0
 
     # the driver: every bucket's leftovers (each shorter than a row), in bucket order, become the last rows
     stats = {r["bucket"]: json.loads(r["info"]) for r in reports if r["kind"] == encode.STATS}
     written = [json.loads(r["info"]) for r in reports if r["kind"] == encode.SHARD]
     tails = [(np.frombuffer(r["ids"], np.uint32), None if r["mask"] is None else np.frombuffer(r["mask"], np.uint8),
-              np.frombuffer(r["starts"], np.int64)) for r in reports if r["kind"] == encode.TAIL]
+              np.frombuffer(r["starts"], np.int64), None if r["tasks"] is None else np.frombuffer(r["tasks"], np.int16))
+             for r in reports if r["kind"] == encode.TAIL]
     n_pad = 0
     if tails:
         table, n_pad = shards.pack_tails(tails, row_len, enc.special[PAD])
@@ -111,14 +119,17 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     written.sort(key=lambda w: w["path"])
     n_rows = sum(w["rows"] for w in written)
 
-    # manifest, stats, the tokenizer beside the shards; then the commit
+    # stats, manifest, the tokenizer beside the shards; then the commit
+    summary = summarize(stats, n_rows, n_pad, row_len, len(written), cfg.mode, tok_sha, task_inputs)
     _copy_tokenizer(tok_dir, staging)
+    config = fingerprint_view(cfg)
+    if cfg.mode == "sft":
+        config["task_counts"] = manifest_task_counts(summary)
     manifest = Manifest(mode=cfg.mode, seq_len=cfg.seq_len, vocab_size=enc.vocab_size, eos_id=enc.special[EOT],
                         pad_id=enc.special[PAD], tokenizer_sha256=tok_sha, tokenizer_dir="tokenizer",
                         shards=tuple(ShardEntry(w["path"], w["rows"], w["tokens"], w["sha256"]) for w in written),
-                        config=fingerprint_view(cfg))
+                        config=config, tasks=tuple(s.name for s in specs))
     fs.write_text(f"{staging}/{MANIFEST_NAME}", manifest.to_json())
-    summary = _summary(stats, n_rows, n_pad, row_len, written, manifest, cfg)
     fs.write_text(f"{staging}/{STATS_NAME}", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if fs.exists(out):
         fs.delete(out)
@@ -134,20 +145,3 @@ def run_tokenize(spark, cfg: TokenizeConfig, inputs: list[str], tokenizer_dir: s
     fs.write_text(f"{out}/{SUCCESS}", json.dumps({"fingerprint": fp, "summary": summary}, indent=2))
     return summary
 
-
-def _summary(stats: dict, n_rows: int, n_pad: int, row_len: int, written, manifest: Manifest, cfg) -> dict:
-    """Counts that reconcile: documents in = packed + rejected by reason; tokens in = tokens in rows - pads."""
-    total = {k: sum(s[k] for s in stats.values()) for k in ("documents", "packed_documents", "bytes", "tokens",
-                                                             "fim_psm", "fim_spm")}
-    rejected: dict[str, int] = {}
-    for s in stats.values():
-        for k, v in s["rejected_by_reason"].items():
-            rejected[k] = rejected.get(k, 0) + v
-    in_rows = n_rows * row_len
-    lost = total["tokens"] - (in_rows - n_pad)
-    if total["documents"] != total["packed_documents"] + sum(rejected.values()) or lost != 0:
-        raise RuntimeError(f"tokenize does not reconcile: {total}, rejected {rejected}, {lost} tokens lost")
-    return {**total, "rejected_by_reason": dict(sorted(rejected.items())), "rows": n_rows, "shards": len(written),
-            "tokens_in_rows": in_rows, "pad_tokens": n_pad, "tokens_lost": lost, "mode": cfg.mode,
-            "bytes_per_token": round(total["bytes"] / max(total["tokens"], 1), 3),
-            "tokenizer_sha256": manifest.tokenizer_sha256}

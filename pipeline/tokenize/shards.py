@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.tokenize.pack import ROW_COLUMNS, Packer, pad_last
+from pipeline.tokenize.pack import PAD_TASK, ROW_COLUMNS, Packer, pad_last
 from pipeline.tokenizer.sample import draw
 from schemas import TOKEN_SHARD
 
@@ -29,39 +29,42 @@ def permutation(n: int, seed: int) -> tuple[int, int]:
     return 1, int(draw(f"perm-b:{n}", seed) * n)
 
 
-def pack_tails(tails: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]], row_len: int, pad_id: int):
-    """(rows as a ROW_COLUMNS table, pad tokens added): the buckets' leftovers, in bucket order, packed into
-    rows; the very last partial row is filled with pad ids (mask 0), so no token is lost."""
-    with_mask = any(m is not None for _, m, _ in tails)
-    packer = Packer(row_len, with_mask)
-    docs, masks = [], []
-    for ids, mask, starts in tails:
+def pack_tails(tails: list[tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]], row_len: int,
+               pad_id: int):
+    """(rows as a ROW_COLUMNS table, pad tokens added): the buckets' leftovers (ids, mask, starts, task ids), in
+    bucket order, packed into rows; the very last partial row is filled with pad ids (mask 0, task id -1), so no
+    token is lost."""
+    with_mask = any(m is not None for _, m, _, _ in tails)
+    with_tasks = any(t is not None for _, _, _, t in tails)
+    packer = Packer(row_len, with_mask, with_tasks)
+    docs, masks, tasks = [], [], []
+    for ids, mask, starts, task in tails:
         cuts = [int(s) for s in np.union1d(starts, [0]) if 0 <= s < len(ids)] + [len(ids)]
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             docs.append(ids[lo:hi])
             masks.append(mask[lo:hi] if mask is not None else np.ones(hi - lo, np.uint8))
-    rows = packer.add(docs, masks if with_mask else None)
+            tasks.append(task[lo:hi] if task is not None else np.full(hi - lo, PAD_TASK, np.int16))
+    rows = packer.add(docs, masks if with_mask else None, tasks if with_tasks else None)
     batches = [rows] if rows.num_rows else []
-    ids, mask, starts = packer.leftover()
+    ids, mask, starts, task = packer.leftover()
     n_pad = 0
     if len(ids):  # the last partial row: pad ids after the real ones, mask 0 on them (pretrain rows: mask null)
-        out_ids, out_mask, out_starts = pad_last(ids, mask, starts, row_len, pad_id)
+        out_ids, out_mask, out_starts, out_tasks = pad_last(ids, mask, starts, row_len, pad_id, task)
         n_pad = row_len - len(ids)
         offs = pa.array([0, row_len], pa.int32())
         batches.append(pa.RecordBatch.from_arrays([
             pa.ListArray.from_arrays(offs, pa.array(out_ids, pa.uint32())),
             pa.ListArray.from_arrays(pa.array([0, len(out_starts)], pa.int32()),
                                      pa.array(out_starts.astype(np.int32))),
-            pa.ListArray.from_arrays(offs, pa.array(out_mask, pa.uint8()))], schema=ROW_COLUMNS))
+            pa.ListArray.from_arrays(offs, pa.array(out_mask, pa.uint8())),
+            pa.ListArray.from_arrays(offs, pa.array(out_tasks, pa.int16())) if out_tasks is not None
+            else pa.nulls(1, ROW_COLUMNS.field("task_ids").type)], schema=ROW_COLUMNS))
     return pa.Table.from_batches(batches, schema=ROW_COLUMNS), n_pad
 
 
 def to_shard_table(batch: pa.RecordBatch | pa.Table) -> pa.Table:
-    """Rows in the contract's types (uint32 ids, uint8 mask) and order of columns."""
-    cols = [batch.column("input_ids").cast(TOKEN_SHARD.field("input_ids").type),
-            batch.column("doc_starts").cast(TOKEN_SHARD.field("doc_starts").type),
-            batch.column("loss_mask").cast(TOKEN_SHARD.field("loss_mask").type)]
-    return pa.Table.from_arrays(cols, schema=TOKEN_SHARD)
+    """Rows in the contract's types (uint32 ids, uint8 mask, int16 task ids) and order of columns."""
+    return pa.Table.from_arrays([batch.column(f.name).cast(f.type) for f in TOKEN_SHARD], schema=TOKEN_SHARD)
 
 
 def shard_bytes(table: pa.Table, compression: str) -> bytes:

@@ -70,3 +70,20 @@ def test_fingerprint_follows_values_and_describe_lists_every_key():
     assert "filter.max_avg_line_len" in keys and "ingest.dataset.content" in keys
     assert all(h for _, _, h in typed_config.describe(PipelineConfig))
     assert load(PipelineConfig, None, [], base=typed_config.to_dict(b)) == b
+
+
+def test_named_sections_merge_by_name_and_check_their_keys(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("tokenize:\n  tasks:\n    chat: {path: data/chat.jsonl, weight: 0.5}\n")
+    cfg = load(PipelineConfig, f, ["tokenize.tasks.code_generation.weight=2"])
+    tasks = cfg.tokenize.tasks
+    assert list(tasks) == ["comment_generation", "code_generation", "chat"]  # defaults kept, the new one added
+    assert (tasks["chat"].path, tasks["chat"].weight, tasks["chat"].zh_share) == ("data/chat.jsonl", 0.5, 0.5)
+    assert tasks["code_generation"].weight == 2.0 and tasks["comment_generation"].weight == 1.0
+    assert load(PipelineConfig, None, [], base=typed_config.to_dict(cfg)) == cfg  # through plain dicts and back
+    with pytest.raises(ConfigError, match="'tokenize.tasks.chat.weight' must be >= 0.0"):
+        load(PipelineConfig, None, ["tokenize.tasks.chat.weight=-1"])
+    with pytest.raises(ConfigError, match="'tokenize.tasks' expects a mapping of named sections"):
+        load(PipelineConfig, None, ["tokenize.tasks=[a]"])
+    keys = {k: d for k, d, _ in typed_config.describe(PipelineConfig)}
+    assert "tokenize.tasks.<name>.weight" in keys and '"code_generation"' in keys["tokenize.tasks"]

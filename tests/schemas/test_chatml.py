@@ -8,7 +8,17 @@ import pytest
 
 from pipeline.config import SFT_TASKS
 from schemas import SFT_CHATML
-from schemas.chatml import ROLES, TASKS, choose, conversation, render_batches, render_text, templates
+from schemas.chatml import (
+    PAIR_TASK_TEMPLATES,
+    ROLES,
+    TASKS,
+    choose,
+    conversation,
+    head_line,
+    render_batches,
+    render_text,
+    templates,
+)
 
 PAIR = {"id": "pair-0001", "language": "C++", "function_name": "twice",
         "code": "int twice(int v) {\n    return v * 2;\n}", "comment": "Doubles v."}
@@ -19,8 +29,9 @@ def test_templates_have_english_and_chinese_prompts_for_every_task():
     t = templates()
     assert TASKS == SFT_TASKS
     assert set(t["system"]) == {"en", "zh"}
-    assert set(t["tasks"]) == set(SFT_TASKS)
-    for task in SFT_TASKS:
+    assert set(t["tasks"]) == set(SFT_TASKS) | {"code_generation"}  # the sft stage's tasks + tokenize's own
+    assert set(PAIR_TASK_TEMPLATES.values()) <= set(t["tasks"])
+    for task in t["tasks"]:
         spec = t["tasks"][task]
         assert isinstance(spec["answer"], str)
         for lang in ("en", "zh"):
@@ -89,3 +100,14 @@ def test_render_batches_gives_one_conversation_per_pair_and_task():
     assert out.column("task").to_pylist() == ["annotate", "generate", "annotate", "generate"]
     assert len(set(out.column("id").to_pylist())) == 4
     assert out.column("messages").to_pylist()[3][2]["content"].startswith("```python\n")
+
+
+def test_code_generation_shows_the_signature_and_the_description_and_answers_with_the_code():
+    for zh_share in (0.0, 1.0):
+        conv = conversation({**PAIR, "signature": "int twice(int v)"}, "code_generation", zh_share)
+        human = conv["messages"][1]["content"]
+        assert "```cpp\nint twice(int v)\n```" in human and "Doubles v." in human and "return" not in human
+        assert conv["messages"][2]["content"] == "```cpp\nint twice(int v) {\n    return v * 2;\n}\n```"
+    without = conversation(PAIR, "code_generation", 0.0)["messages"][1]["content"]
+    assert "```cpp\nint twice(int v)\n```" in without  # no parsed signature: the first line, its `{` cut
+    assert head_line("\n  \nfn f() -> u8 {\n  1\n}") == "fn f() -> u8" and head_line("") == ""

@@ -11,13 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import reasons
-from pipeline.config import TokenizeConfig
+from pipeline.config import SftTaskConfig, TokenizeConfig
 from pipeline.tokenize.job import run_tokenize
 from pipeline.tokenizer import fast
-from pipeline.tokenizer.special import EOT, FIM_PREFIX, IM_END, PAD
+from pipeline.tokenizer.special import EOT, FIM_PREFIX, PAD
 from schemas import MANIFEST_NAME, TOKEN_SHARD, Manifest
-from schemas.chatml import conversation
-from schemas.sft_holdout import is_held_out
 from tests.pipeline.tokenizer.trained import held_out
 
 pytestmark = pytest.mark.spark
@@ -130,40 +128,13 @@ def test_seed_and_fim_change_the_shards(spark, pretrain, files_table, tokenizer_
     assert out["tokens_lost"] == 0
 
 
-def test_sft_mode(spark, tokenizer_dir, tmp_path):
-    from schemas import SFT_CHATML
-
-    pairs = [{"id": f"p{i}", "language": "Python", "function_name": f"f{i}", "code": f"def f{i}():\n    return {i}\n",
-              "comment": f"Return {i}."} for i in range(60)]
-    rows = [conversation(p, "annotate", 0.5) for p in pairs]
-    rows.append({**rows[0], "id": "bad", "messages": [{"role": "user", "content": "?"}]})
-    pq.write_table(pa.Table.from_pylist(rows, schema=SFT_CHATML), tmp_path / "chatml.parquet")
-    out = run_tokenize(spark, _cfg(mode="sft", seq_len=127, sft_holdout_fraction=0.1),
-                       [str(tmp_path / "chatml.parquet")], tokenizer_dir, str(tmp_path / "sft"))
-    # the pairs the comment-BLEU evaluation scores on (evaluation.bleu.read_pairs, same fraction) are not trained on
-    held = [p for p in pairs if is_held_out(p["id"], 0.1)]
-    assert 0 < len(held) < 15
-    assert out["rejected_by_reason"] == {"sft_unknown_role": 1, reasons.SFT_HELD_OUT: len(held)}
-    assert out["packed_documents"] == 60 - len(held)
-    pairs = [p for p in pairs if p not in held]
-    manifest, table = _shards(str(tmp_path / "sft"))
-    assert manifest.mode == "sft" and table.column("loss_mask").null_count == 0
-    enc = fast.load(tokenizer_dir)
-    learned = []
-    for ids, mask in zip(table.column("input_ids").to_pylist(), table.column("loss_mask").to_pylist()):
-        learned += [i for i, m in zip(ids, mask) if m]
-    # rows are shuffled, so a bot turn cut by the packer is not contiguous here: compare token counts instead
-    answers = [enc.encode(p["comment"]) for p in pairs]
-    assert len(learned) == sum(len(a) + 1 for a in answers)  # each answer and its <|im_end|>
-    assert set(learned) <= set(np.concatenate(answers).tolist()) | {enc.special[IM_END]}
-    assert not set(learned) & {int(enc.encode("def")[0]), int(enc.encode(" return")[0])}  # the code is not
-
-
 def test_wrong_table_for_the_mode_is_a_clear_error(spark, files_table, tokenizer_dir, tmp_path):
     from common.typed_config import ConfigError
 
-    with pytest.raises(ConfigError, match="messages"):
+    with pytest.raises(ConfigError, match="kept pairs"):
         run_tokenize(spark, _cfg(mode="sft"), [files_table[0]], tokenizer_dir, str(tmp_path / "x"))
+    with pytest.raises(ConfigError, match="tokenize.tasks.chat has no path"):
+        run_tokenize(spark, _cfg(mode="sft", tasks={"chat": SftTaskConfig()}), [], tokenizer_dir, str(tmp_path / "y"))
 
 
 def test_a_killed_runs_staging_is_cleared(spark, files_table, tokenizer_dir, tmp_path):
