@@ -121,7 +121,8 @@ def test_a_mask_on_some_rows_only_counts_every_token_elsewhere(tmp_path):
     from schemas.tokens import TOKEN_SHARD, ShardEntry
     ids = [list(range(1, 10)), list(range(10, 19)), [5, 6, 7, 1, 1, 1, 1, 1, 1]]
     mask = [None, None, [1, 1, 1, 0, 0, 0, 0, 0, 0]]
-    table = pa.table({"input_ids": ids, "doc_starts": [[0], [0], [0, 3]], "loss_mask": mask}, schema=TOKEN_SHARD)
+    table = pa.table({"input_ids": ids, "doc_starts": [[0], [0], [0, 3]], "loss_mask": mask,
+                      "task_ids": [None, None, None]}, schema=TOKEN_SHARD)  # pretrain: no task ids
     pq.write_table(table, tmp_path / "s.parquet")
     manifest = Manifest(mode="pretrain", seq_len=8, vocab_size=32, eos_id=0, pad_id=1, tokenizer_sha256="",
                         tokenizer_dir="", config={},
