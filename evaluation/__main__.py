@@ -1,4 +1,5 @@
-"""CLI: `python -m evaluation --model DIR ...` (pass@k), `--samples FILE | --canonical` (score only), `bleu ...`."""
+"""CLI: `python -m evaluation --model DIR ...` (pass@k), `--samples FILE | --canonical` (score only), `bleu ...`,
+`sft-tasks ...` (per-task scores on the SFT samples the tokenize stage held out)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,8 @@ from evaluation.config import MODES, PRESETS, parse_ks
 
 def passk_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluation", description="pass@k of a checkpoint, sandboxed. "
-                                "`python -m evaluation bleu -h` for comment BLEU.")
+                                "`python -m evaluation bleu -h` for comment BLEU, `sft-tasks -h` for per-task "
+                                "scores on held-out SFT samples.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a folder transformers loads (e.g. the trainer's HF export)")
     src.add_argument("--samples", help="score completions made elsewhere: JSONL of {task_id, completion}")
@@ -53,6 +55,22 @@ def bleu_parser() -> argparse.ArgumentParser:
     return p
 
 
+def sft_tasks_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation sft-tasks", description="per-task scores of a fine-tuned "
+                                "model on the samples `pipeline tokenize` (sft mode) held out: BLEU for "
+                                "comment_generation and chat_rounds tasks; code_generation names its pass@k command")
+    p.add_argument("--model", required=True)
+    p.add_argument("--heldout", required=True, help="<sft tokens>/heldout (or one JSONL file of those rows)")
+    p.add_argument("--tasks", type=lambda v: [t for t in v.split(",") if t], help="comma-separated; default: all")
+    p.add_argument("--limit", type=int, default=200, help="samples scored per task (first by id)")
+    p.add_argument("--max-new-tokens", type=int, default=128, dest="max_new_tokens")
+    p.add_argument("--batch-size", type=int, default=8, dest="batch_size")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_false", dest="progress", default=True)
+    p.add_argument("--out", default="out/eval")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     from evaluation.executors import ToolchainMissing
     from evaluation.sandbox import SandboxUnavailable
@@ -65,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if argv[:1] == ["sft-tasks"]:
+        from evaluation.sft_tasks import evaluate_tasks
+
+        a = vars(sft_tasks_parser().parse_args(argv[1:]))
+        evaluate_tasks(a.pop("model"), a.pop("heldout"), a.pop("out"), a.pop("tasks"), a.pop("limit"), **a)
+        return 0
     if argv[:1] == ["bleu"]:
         from evaluation.bleu import evaluate_bleu
 
