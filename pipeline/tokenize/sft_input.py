@@ -33,8 +33,13 @@ def _chat(spark, spec: TaskSpec, holdout, seed: int):
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
+    from pipeline.spark.hadoop_fs import HadoopFS
+
+    uri = to_uri(spec.path)
+    if not any(c in spec.path for c in "*?[{") and not HadoopFS(spark).exists(uri):  # before Spark logs a trace
+        raise ConfigError(f"tokenize.tasks.{spec.name}.path={spec.path!r} does not exist ({uri})")
     try:
-        lines = spark.read.text(to_uri(spec.path)).select("value", F.col("_metadata.file_path").alias("file"))
+        lines = spark.read.text(uri).select("value", F.col("_metadata.file_path").alias("file"))
     except AnalysisException as e:
         raise ConfigError(f"tokenize.tasks.{spec.name}.path={spec.path!r} cannot be read: "
                           f"{str(e).splitlines()[0]}") from None

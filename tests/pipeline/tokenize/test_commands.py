@@ -68,3 +68,13 @@ def test_tokenize_without_a_tokenizer_is_a_config_error(tmp_path, capsys):
 def test_tokenize_without_input_needs_a_finished_run(tmp_path, capsys):
     assert main(["tokenize", "--output", str(tmp_path / "empty")]) == 2
     assert "run the pipeline" in capsys.readouterr().err
+
+
+def test_sft_tokenize_names_what_it_lacks(tmp_path, capsys):
+    sft = ["--set", "tokenize.mode=sft"]
+    assert main(["tokenize", "--output", str(tmp_path / "empty"), *sft]) == 2
+    assert "sft/status=kept, which does not exist: run the sft stage, give --input PAIRS" in capsys.readouterr().err
+    no_pairs = [*sft, "--set", "tokenize.tasks.code_generation.weight=0", "--set",
+                "tokenize.tasks.comment_generation.weight=0", "--set", "tokenize.tasks.chat.path=chat.jsonl"]
+    assert main(["tokenize", "--output", str(tmp_path / "r"), "--input", "pairs.parquet", *no_pairs]) == 2
+    assert "no pair task has a weight above 0" in capsys.readouterr().err
