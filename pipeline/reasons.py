@@ -58,8 +58,6 @@ SFT_ACCESSOR = "sft_getter_setter"
 SFT_CODE_TOO_SHORT = "sft_code_too_short"
 SFT_LOW_EFFECTIVE_LINES = "sft_low_effective_lines"
 SFT_COMMENT_TOO_LONG = "sft_comment_too_long"
-# tokenize (sft mode): conversations of pairs kept out of training for the comment-BLEU evaluation
-SFT_HELD_OUT = "sft_held_out_for_eval"
 
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
 

@@ -150,11 +150,13 @@ def pack_partition(batches, tokenizer_dir: str, tokenizer_sha256: str, mode: str
             for i in range(lo, hi):
                 stats["documents"] += 1
                 out = one(ids_col[i], values[i], stats)
-                per_task = _task_stats(stats, task_col[i]) if sft else {"documents": 0, "rejected_by_reason": {}}
-                per_task["documents"] += 1
+                per_task = _task_stats(stats, task_col[i]) if sft else None
+                if per_task is not None:
+                    per_task["documents"] += 1
                 if isinstance(out[0], str):
-                    for by in (stats["rejected_by_reason"], per_task["rejected_by_reason"]):
-                        by[out[0]] = by.get(out[0], 0) + 1
+                    for by in (stats["rejected_by_reason"], per_task and per_task["rejected_by_reason"]):
+                        if by is not None:
+                            by[out[0]] = by.get(out[0], 0) + 1
                     continue
                 docs.append(out[0])
                 masks.append(out[1])

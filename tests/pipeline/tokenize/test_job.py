@@ -80,6 +80,7 @@ def test_shards_follow_the_contract(pretrain, tokenizer_dir):
     assert all(s[0] == 0 and s == sorted(set(s)) and s[-1] <= SEQ for s in starts)
     masks = table.column("loss_mask")
     assert masks.null_count == table.num_rows - 1  # pretrain: only the padded last row carries a mask
+    assert table.column("task_ids").null_count == table.num_rows and manifest.tasks == ()  # no tasks, even there
     assert (root / "a" / "_SUCCESS").exists() and not (root / "_staging").exists() or \
         not any((root / "_staging").iterdir())
 

@@ -120,3 +120,8 @@ def test_sft_tasks_are_mixed_held_out_and_tagged_token_by_token(spark, tokenizer
     assert sorted((r["raw"], r["reason"]) for r in rejects) == sorted(bad.items())
     assert all(r["task"] == "chat" and r["detail"] and r["file"].endswith("chat.jsonl") for r in rejects)
     assert sum(r["split"] == REJECTED for r in expected) == len(bad)
+
+    # the same inputs and config give the same shards (their sha256s are in the manifest) and held-out rows
+    run_tokenize(spark, cfg, [str(tmp_path / "pairs.parquet")], tokenizer_dir, str(tmp_path / "again"))
+    assert (tmp_path / "again" / MANIFEST_NAME).read_text() == (out / MANIFEST_NAME).read_text()
+    assert next((tmp_path / "again" / "heldout").glob("*.json")).read_text() == held_file.read_text()
