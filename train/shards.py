@@ -14,14 +14,17 @@ from train.data import file_sha256
 
 def write_shards(out: str | Path, ids: np.ndarray, vocab_size: int, doc_starts: list[list[int]] | None = None,
                  loss_mask: np.ndarray | None = None, rows_per_shard: int = 64, eos_id: int = 0, pad_id: int = 0,
-                 config: dict | None = None) -> Path:
+                 config: dict | None = None, task_ids: np.ndarray | None = None, tasks: tuple[str, ...] = ()) -> Path:
     """ids [rows, seq_len + 1] -> out/shard-NNNNN.parquet files of TOKEN_SHARD rows and out/manifest.json.
-    loss_mask given = sft mode. Returns the manifest path."""
+    loss_mask given = sft mode. task_ids [rows, seq_len + 1] (sft only): per token, an index into `tasks` (-1 on
+    padding); without it the column is null (pretrain, or one unnamed task). Returns the manifest path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows, width = ids.shape
     if ids.max() >= vocab_size or ids.min() < 0:
         raise ValueError(f"token ids must lie in [0, {vocab_size})")
+    if task_ids is not None and (loss_mask is None or task_ids.shape != ids.shape):
+        raise ValueError("task_ids need a loss_mask (sft mode) and the shape of ids")
     starts = doc_starts or [[0]] * rows
     entries = []
     for k, first in enumerate(range(0, rows, rows_per_shard)):
@@ -32,13 +35,15 @@ def write_shards(out: str | Path, ids: np.ndarray, vocab_size: int, doc_starts: 
             "doc_starts": pa.array(starts[part], type=pa.list_(pa.int32())),
             "loss_mask": (pa.array([r for r in loss_mask[part].astype(np.uint8)], type=pa.list_(pa.uint8()))
                           if loss_mask is not None else pa.nulls(n, type=pa.list_(pa.uint8()))),
+            "task_ids": (pa.array([r for r in task_ids[part].astype(np.int16)], type=pa.list_(pa.int16()))
+                         if task_ids is not None else pa.nulls(n, type=pa.list_(pa.int16()))),
         }, schema=TOKEN_SHARD)
         name = f"shard-{k:05d}.parquet"
         pq.write_table(table, out / name)
         entries.append(ShardEntry(path=name, rows=n, tokens=n * width, sha256=file_sha256(out / name)))
     manifest = Manifest(mode="sft" if loss_mask is not None else "pretrain", seq_len=width - 1,
                         vocab_size=vocab_size, eos_id=eos_id, pad_id=pad_id, tokenizer_sha256="", tokenizer_dir="",
-                        shards=tuple(entries), config=config or {"writer": "train.shards"})
+                        shards=tuple(entries), config=config or {"writer": "train.shards"}, tasks=tuple(tasks))
     (out / MANIFEST_NAME).write_text(manifest.to_json())
     return out / MANIFEST_NAME
 
