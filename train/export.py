@@ -98,13 +98,16 @@ def load_run_model(run_dir: str | Path, tag: str | None = None):
     model = GPTNeoX(run_model_config(run_dir, cfg))
     weights = _weights(ckpt_dir, tag, states)
     lora = cfg.get("sft", {}).get("lora", {})
-    if lora.get("rank"):
-        from train.config import LoraSection
-        from train.lora import merged_from_state
+    try:
+        if lora.get("rank"):
+            from train.config import LoraSection
+            from train.lora import merged_from_state
 
-        model = merged_from_state(model, LoraSection(**lora), weights)
-    else:
-        model.load_state_dict(weights, strict=True)
+            model = merged_from_state(model, LoraSection(**lora), weights)
+        else:
+            model.load_state_dict(weights, strict=True)
+    except RuntimeError as e:  # a checkpoint of another shape than the run's model config
+        raise ValueError(f"checkpoint {ckpt_dir / tag} does not fit the run's model: {str(e)[:500]}") from None
     return model, cfg, ckpt_dir / tag, states.get("step")
 
 

@@ -55,3 +55,13 @@ def test_shapes_ours_cannot_hold_are_named(tmp_path, changes, reason):
     saved(tmp_path, **changes)
     with pytest.raises(ValueError, match=f"a GPT-NeoX model ours cannot hold: {reason}"):
         load_hf(tmp_path)
+
+
+def test_weights_of_another_shape_than_the_config_are_named(tmp_path):
+    import json
+
+    saved(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "intermediate_size": 128}))
+    with pytest.raises(ValueError, match="weights do not fit the config's shape.*dense_h_to_4h|fc_in"):
+        load_hf(tmp_path)

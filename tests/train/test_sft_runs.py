@@ -153,3 +153,16 @@ def test_tokenizer_rules(tmp_path):
         check_fits(256, "b" * 64, named, root, "m")
     with pytest.raises(ConfigError, match="vocabulary has 384 tokens"):
         check_fits(384, None, named, root, "m")
+
+
+def test_a_run_folder_whose_checkpoint_does_not_fit_is_refused(pretrained_run, sft_shards, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(pretrained_run, run, ignore=shutil.ignore_patterns("hf", "tensorboard"))
+    shape = json.loads((run / "model_config.json").read_text())
+    (run / "model_config.json").write_text(json.dumps({**shape, "ffn": 128}))
+    manifest, root = read_manifest(sft_shards)
+    with pytest.raises(ConfigError, match=f"sft.init_from {run}: checkpoint .*global_step6 does not fit the run's "
+                                          "model"):
+        load_init_model(str(run), manifest, root, 0)
