@@ -17,9 +17,12 @@ FLAVOR    ?=
 MANIFEST  ?=
 TRAIN_OUT ?= out/train
 NPROC     ?= 1
+# make sft: multi-task fine-tuning of INIT (a Hugging Face GPT-NeoX folder or a run folder) on an SFT MANIFEST
+INIT      ?=
+SFT_OUT   ?= out/sft
 
 .PHONY: help setup run test bench bench-quality bench-syntax bench-privacy report dist cluster-up cluster-down submit java-check \
-	sandbox-check clean lint train bench-train-gpu bench-train-13b-probe test-airflow bench-privacy-formats bench-decontam \
+	sandbox-check clean lint train sft bench-train-gpu bench-train-13b-probe test-airflow bench-privacy-formats bench-decontam \
 	bench-scale
 
 help:
@@ -39,6 +42,8 @@ help:
 	@echo "make slurm-up / slurm-down                             a one-node Slurm on 127.0.0.1 (root; SLURM_CONF=/tmp/codefuse-slurm/slurm.conf)"
 	@echo "make train MANIFEST=.../manifest.json [PRESET=debug] [FLAVOR=..] [NPROC=1] [TRAIN_OUT=out/train] [ARGS='--set k=v']"
 	@echo "                                                      DeepSpeed training on the token shards (resumes automatically)"
+	@echo "make sft MANIFEST=.../manifest.json INIT=hf_or_run_dir [NPROC=1] [SFT_OUT=out/sft] [ARGS='--set sft.lora.rank=16']"
+	@echo "                                                      multi-task fine-tuning (preset sft: balanced loss, small LR)"
 	@echo "make test-airflow                                       only the DAG tests (make test runs them too)"
 	@echo "make airflow / airflow-stop                             Airflow standalone UI on :8080 (admin password file printed)"
 	@echo "make airflow-live-check                                 trigger the data DAG over REST, screenshot its grid"
@@ -93,6 +98,15 @@ ifeq ($(NPROC),1)
 	$(BIN)/python -m train $(TRAIN_ARGS)
 else
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/deepspeed --num_gpus $(NPROC) --module train $(TRAIN_ARGS)
+endif
+
+SFT_ARGS = --preset sft --set sft.init_from=$(INIT) --set data.manifest=$(MANIFEST) --set run.output=$(SFT_OUT) $(ARGS)
+sft: setup
+	@test -n "$(MANIFEST)" -a -n "$(INIT)" || { echo "make sft needs MANIFEST=path/to/sft/manifest.json and INIT=pretrained model folder (Hugging Face or run folder)"; exit 2; }
+ifeq ($(NPROC),1)
+	$(BIN)/python -m train $(SFT_ARGS)
+else
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/deepspeed --num_gpus $(NPROC) --module train $(SFT_ARGS)
 endif
 
 bench-train-gpu: setup

@@ -183,10 +183,26 @@ class GPTNeoX(nn.Module):
                         for i in range(0, flat_h.shape[0], chunk))
         return total / weight.sum().clamp(min=1.0)
 
-    def _weighted_ce(self, h: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Sum of weight * cross entropy over the real vocabulary for h [N, hidden], targets [N], weight [N]."""
+    def token_losses(self, input_ids: torch.Tensor, targets: torch.Tensor, doc_starts: DocStarts = None
+                     ) -> torch.Tensor:
+        """Cross entropy of every target, flattened [B * T] float32 (0 where the target is -100), over the real
+        vocabulary and in loss_chunk_tokens chunks as loss() computes it: for losses that weigh tokens by more
+        than a mask (train/sft_loss.py balances them per task)."""
+        h = self.hidden_states(input_ids, doc_starts)                           # [B, T, hidden]
+        flat_h, flat_targets = h.reshape(-1, h.shape[-1]), targets.reshape(-1)  # [N, hidden], [N]
+        chunk = self.loss_chunk_tokens
+        if chunk <= 0 or flat_h.shape[0] <= chunk:
+            return self._token_ce(flat_h, flat_targets)
+        return torch.cat([checkpoint(self._token_ce, flat_h[i:i + chunk], flat_targets[i:i + chunk],
+                                     use_reentrant=False) for i in range(0, flat_h.shape[0], chunk)])
+
+    def _token_ce(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Cross entropy over the real vocabulary for h [N, hidden], targets [N] -> [N] float32."""
         logits = self.head(h)                                                   # [N, padded_vocab]
         if self.cfg.vocab_size < logits.shape[-1]:
             logits = logits[:, : self.cfg.vocab_size]                           # [N, vocab]
-        per_token = F.cross_entropy(logits.float(), targets, ignore_index=-100, reduction="none")  # [N]
-        return (per_token * weight).sum()
+        return F.cross_entropy(logits.float(), targets, ignore_index=-100, reduction="none")  # [N]
+
+    def _weighted_ce(self, h: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Sum of weight * cross entropy over the real vocabulary for h [N, hidden], targets [N], weight [N]."""
+        return (self._token_ce(h, targets) * weight).sum()

@@ -95,8 +95,8 @@ def from_hf_state_dict(hf_state: dict[str, torch.Tensor], cfg: ModelConfig) -> d
             out["tok_emb." + name[len("gpt_neox.embed_in."):]] = tensor
         elif name.startswith("gpt_neox.final_layer_norm."):
             out["ln_f." + name[len("gpt_neox.final_layer_norm."):]] = tensor
-        elif name.startswith("lm_head."):
-            out["head." + name[len("lm_head."):]] = tensor
+        elif name.startswith(("lm_head.", "embed_out.")):  # transformers saves GPT-NeoX's head as embed_out
+            out["head." + name.split(".", 1)[1]] = tensor
     return out
 
 
@@ -140,28 +140,68 @@ def export_hf(model: GPTNeoX, out_dir: str | Path, tokenizer_dir: str | Path | N
     return out
 
 
-def load_hf(path: str | Path) -> GPTNeoX:
-    """Load a folder written by export_hf (or any GPT-NeoX checkpoint whose shape we support) back into GPTNeoX."""
-    from safetensors.torch import load_file
+def config_from_hf(path: str | Path) -> ModelConfig:
+    """Our ModelConfig of a transformers GPT-NeoX folder, read through transformers' own GPTNeoXConfig (so legacy
+    keys are understood as transformers understands them); what our model cannot hold fails naming it."""
+    from transformers import GPTNeoXConfig
+
+    path = Path(path)
+    model_type = json.loads((path / "config.json").read_text()).get("model_type")
+    if model_type != "gpt_neox":
+        raise ValueError(f"{path}: model_type {model_type!r} is not gpt_neox")
+    hf = GPTNeoXConfig.from_pretrained(str(path))
+    rope = dict(hf.rope_parameters or {})
+    problems = []
+    if hf.hidden_act != "gelu":
+        problems.append(f"hidden_act {hf.hidden_act!r} (ours is exact gelu)")
+    if not getattr(hf, "attention_bias", True):
+        problems.append("attention_bias false (ours has attention biases)")
+    if rope.get("rope_type", "default") != "default":
+        problems.append(f"rope_type {rope.get('rope_type')!r} (ours is default rotary)")
+    if problems:
+        raise ValueError(f"{path}: a GPT-NeoX model ours cannot hold: " + "; ".join(problems))
+    return ModelConfig(vocab_size=hf.vocab_size, hidden=hf.hidden_size, layers=hf.num_hidden_layers,
+                       heads=hf.num_attention_heads, ffn=hf.intermediate_size, max_seq_len=hf.max_position_embeddings,
+                       rotary_pct=rope.get("partial_rotary_factor", 1.0), rotary_base=rope.get("rope_theta", 10000.0),
+                       layernorm_eps=hf.layer_norm_eps, parallel_residual=hf.use_parallel_residual,
+                       init_std=hf.initializer_range)
+
+
+def load_hf(path: str | Path, device: str | torch.device = "cpu") -> GPTNeoX:
+    """Load a folder written by export_hf, or any transformers GPTNeoXForCausalLM folder whose shape ours holds (its
+    vocabulary rows padded to a multiple of 128 with zeros, a tied output head copied from the embedding), into
+    GPTNeoX in float32 on `device`. The weights are read straight onto the device, one tensor at a time, into a model
+    built on the meta device (no random init, no second copy: a 13B model loads on each GPU without 52 GB of host
+    memory per rank). A shape ours cannot hold fails with ValueError naming it."""
+    from safetensors import safe_open
+
+    from model.gpt import Rotary
 
     path = Path(path)
     sidecar = path / SIDECAR
-    if sidecar.is_file():
-        cfg = ModelConfig(**json.loads(sidecar.read_text()))
-    else:
-        hf = json.loads((path / "config.json").read_text())
-        rope = hf.get("rope_parameters") or {}
-        cfg = ModelConfig(vocab_size=hf["vocab_size"], hidden=hf["hidden_size"], layers=hf["num_hidden_layers"],
-                          heads=hf["num_attention_heads"], ffn=hf["intermediate_size"],
-                          max_seq_len=hf["max_position_embeddings"],
-                          rotary_pct=rope.get("partial_rotary_factor", hf.get("rotary_pct", 0.25)),
-                          rotary_base=rope.get("rope_theta", hf.get("rotary_emb_base", 10000.0)),
-                          layernorm_eps=hf.get("layer_norm_eps", 1e-5),
-                          parallel_residual=hf.get("use_parallel_residual", True))
+    cfg = ModelConfig(**json.loads(sidecar.read_text())) if sidecar.is_file() else config_from_hf(path)
     hf_state: dict[str, torch.Tensor] = {}
     for file in sorted(path.glob("*.safetensors")):
-        hf_state.update(load_file(str(file)))
-    model = GPTNeoX(cfg)
+        with safe_open(str(file), framework="pt", device=str(device)) as f:
+            for key in f.keys():
+                t = f.get_tensor(key)
+                hf_state[key] = t.float() if t.is_floating_point() else t
+    if not hf_state:
+        raise ValueError(f"{path}: no *.safetensors weights")
+    tied = json.loads((path / "config.json").read_text()).get("tie_word_embeddings", False)
+    if tied and not {"lm_head.weight", "embed_out.weight"} & set(hf_state):  # the head is the embedding
+        hf_state["lm_head.weight"] = hf_state["gpt_neox.embed_in.weight"].clone()
     state = from_hf_state_dict(hf_state, cfg)
-    model.load_state_dict(state, strict=True)
+    for name in ("tok_emb.weight", "head.weight"):  # a foreign vocabulary not padded to our multiple of 128
+        t = state.get(name)
+        if t is not None and t.shape[0] < cfg.padded_vocab_size:
+            state[name] = torch.cat([t, t.new_zeros(cfg.padded_vocab_size - t.shape[0], *t.shape[1:])])
+    with torch.device("meta"):
+        model = GPTNeoX(cfg)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit the config's shape: {e}") from None
+    with torch.device(device):
+        model.rotary = Rotary(cfg)  # its inv_freq table is computed, not stored: rebuild it off the meta device
     return model

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from common import typed_config
 from common.typed_config import ConfigError, option
 from model import FLAVORS
+from train.sft_loss import LOSS_MODES as SFT_LOSS_MODES
 
 PRECISIONS = ("fp16", "bf16", "fp32")
 
@@ -133,6 +134,31 @@ class RunSection:
 
 
 @dataclass(frozen=True)
+class LoraSection:
+    rank: int = option(0, "LoRA rank (peft): > 0 freezes the model and trains low-rank adapters on "
+                          "sft.lora.target_modules only; the Hugging Face export merges them; 0 = full fine-tuning",
+                       min=0)
+    alpha: float = option(16.0, "LoRA alpha: the adapters' update is scaled by alpha / rank", min=0.0)
+    dropout: float = option(0.05, "dropout on the adapters' input (training only)", min=0.0, max=1.0)
+    target_modules: list[str] = option(["attn.qkv", "attn.proj", "mlp.fc_in", "mlp.fc_out"],
+                                       "our linear layers that get adapters, by the name inside a block (attn.qkv, "
+                                       "attn.proj, mlp.fc_in, mlp.fc_out) or head; each must name at least one")
+
+
+@dataclass(frozen=True)
+class SftSection:
+    loss_mode: str = option("token", "token = mean over every counted token; balanced = MFTCoder's task-balanced "
+                                     "loss: per micro batch, each present task's mean token loss times its weight, "
+                                     "averaged over the tasks present (train/sft_loss.py)", choices=SFT_LOSS_MODES)
+    task_weights: dict[str, float] = option({}, "balanced mode: weight per task name from the manifest's tasks "
+                                                "(default 1.0); set as --set 'sft.task_weights={name: 2.0}'", min=0.0)
+    init_from: str = option("", "start from these weights, with a fresh optimizer: a Hugging Face GPT-NeoX folder "
+                                "(our export or transformers' GPTNeoXForCausalLM) or one of our run folders (its "
+                                "newest complete checkpoint); the model's shape then comes from it, not model.flavor")
+    lora: LoraSection = field(default_factory=LoraSection)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     run: RunSection = field(default_factory=RunSection)
     model: ModelSection = field(default_factory=ModelSection)
@@ -145,6 +171,7 @@ class TrainConfig:
     parallel: ParallelSection = field(default_factory=ParallelSection)
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    sft: SftSection = field(default_factory=SftSection)
 
 
 # Presets are overrides laid over the defaults, before the YAML file and --set.
@@ -171,19 +198,34 @@ PRESETS: dict[str, dict] = {
             "deepspeed": {"zero_stage": 1}, "parallel": {"tensor": 2, "sequence": True},
             "checkpoint": {"every_steps": 500, "verify": "size"}, "logging": {"every_steps": 10}},
 }
+# Multi-task fine-tuning (MFTCoder) of a pretrained model (sft.init_from, required): the model's shape comes from it,
+# a fresh optimizer at a small LR after a short warmup, the task-balanced loss; bf16 (fp16 also works on GPUs).
+PRESETS["sft"] = {"model": {"max_seq_len": 0}, "batch": {"micro_batch": 4, "global_batch": 64},
+                  "optimizer": {"lr": 2e-5, "min_lr": 2e-6, "weight_decay": 0.1},
+                  "schedule": {"max_steps": 1000, "warmup_steps": 20}, "precision": {"dtype": "bf16"},
+                  "sft": {"loss_mode": "balanced"},
+                  "checkpoint": {"every_steps": 200, "verify": "size"}, "logging": {"every_steps": 10}}
+# Keys a preset cannot run without, checked when it is loaded.
+PRESET_REQUIRES: dict[str, tuple[str, ...]] = {"sft": ("sft.init_from",)}
 # The paper's recipe without tensor parallelism on the same 512 x A100-80GB (train/memory.py): ZeRO-2, micro batch
 # 8 x 512 ranks = the same global batch of 4096 sequences, the loss in chunks of 8192 tokens.
 PRESETS["13B-zero2"] = {**PRESETS["13B"], "batch": {"micro_batch": 8, "global_batch": 4096},
                         "deepspeed": {"zero_stage": 2}, "parallel": {"tensor": 1, "sequence": False}}
 # The machine each preset was laid out for, (nodes, GPUs per node): the DAG form's defaults and the layout tests.
-PRESET_LAYOUT: dict[str, tuple[int, int]] = {"debug": (1, 1), "1.3B": (1, 8), "13B": (64, 8), "13B-zero2": (64, 8)}
+PRESET_LAYOUT: dict[str, tuple[int, int]] = {"debug": (1, 1), "1.3B": (1, 8), "13B": (64, 8), "13B-zero2": (64, 8),
+                                             "sft": (1, 8)}
 
 
 def load(preset: str = "debug", yaml_path=None, overrides=(), base: dict | None = None) -> TrainConfig:
     """defaults < preset < base < YAML < --set, every key and type checked (unknown keys fail naming the key)."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}: choose one of {list(PRESETS)}")
-    return typed_config.load(TrainConfig, yaml_path, overrides, base=_deep_merge(PRESETS[preset], base or {}))
+    cfg = typed_config.load(TrainConfig, yaml_path, overrides, base=_deep_merge(PRESETS[preset], base or {}))
+    for key in PRESET_REQUIRES.get(preset, ()):
+        section, name = key.split(".")
+        if not getattr(getattr(cfg, section), name):
+            raise ConfigError(f"preset {preset} needs {key}: pass --set {key}=PATH")
+    return cfg
 
 
 def _deep_merge(low: dict, high: dict) -> dict:
@@ -206,6 +248,14 @@ def check(cfg: TrainConfig) -> None:
     if cfg.batch.global_batch % cfg.batch.micro_batch:
         raise ConfigError(f"batch.global_batch {cfg.batch.global_batch} is not a multiple of batch.micro_batch "
                           f"{cfg.batch.micro_batch}")
+    lora = cfg.sft.lora
+    if lora.rank and not cfg.sft.init_from:
+        raise ConfigError("sft.lora.rank > 0 trains adapters on a frozen pretrained model: set sft.init_from")
+    if lora.rank and cfg.parallel.tensor > 1:
+        raise ConfigError("sft.lora.rank > 0 with parallel.tensor > 1: LoRA runs without tensor parallelism "
+                          "(AutoTP's rules do not split the adapters)")
+    if lora.rank and not lora.target_modules:
+        raise ConfigError("sft.lora.target_modules is empty: name the linears that get adapters")
 
 
 def check_layout(cfg: TrainConfig, world_size: int, heads: int | None = None, ffn: int | None = None,

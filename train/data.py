@@ -94,42 +94,74 @@ def manifest_fingerprint(manifest: Manifest) -> str:
 
 @dataclass
 class Batch:
-    """One micro batch: inputs and targets [B, seq_len] (int64), loss_mask [B, seq_len] float or None, and each
-    row's document starts (positions < seq_len)."""
+    """One micro batch: inputs and targets [B, seq_len] (int64), loss_mask [B, seq_len] float or None, each row's
+    document starts (positions < seq_len), and task_ids [B, seq_len] (int64, the task of each target: an index into
+    the manifest's tasks, -1 on padding; 0 wherever the shard has none)."""
 
     input_ids: np.ndarray
     targets: np.ndarray
     loss_mask: np.ndarray | None
     doc_starts: list[list[int]]
+    task_ids: np.ndarray
+
+
+def _per_token(column, width: int, fill: int, dtype, path: Path, name: str) -> np.ndarray | None:
+    """A list column of `width` values per row as a [rows, width] array, null rows filled with `fill`; None when
+    every row is null. A row of another length fails naming the shard, the column and the row."""
+    arr = column.combine_chunks()
+    if arr.null_count == len(arr):
+        return None
+    valid = np.asarray(arr.is_valid())
+    offsets = arr.offsets.to_numpy()  # absolute positions in arr.values, also for a sliced array
+    lengths = np.diff(offsets)
+    bad = np.flatnonzero(valid & (lengths != width))
+    if bad.size:
+        raise DataError(f"shard {path}: {name} of row {bad[0]} holds {lengths[bad[0]]} values, not seq_len + 1 = "
+                        f"{width}")
+    out = np.full((len(arr), width), fill, dtype=dtype)
+    rows = np.flatnonzero(valid)
+    values = arr.values.to_numpy(zero_copy_only=False)
+    out[rows] = values[offsets[rows][:, None] + np.arange(width)]
+    return out
 
 
 class _Shard:
     """A shard's columns as numpy arrays (read once, kept while the stream is on it)."""
 
-    def __init__(self, path: Path, seq_len: int):
-        table = pq.read_table(path, columns=["input_ids", "doc_starts", "loss_mask"])
+    def __init__(self, path: Path, seq_len: int, num_tasks: int = 1):
+        # shards written before the task_ids column existed lack it: all their tokens are task 0
+        present = set(pq.ParquetFile(path).schema_arrow.names)
+        wanted = ["input_ids", "doc_starts", "loss_mask"] + (["task_ids"] if "task_ids" in present else [])
+        table = pq.read_table(path, columns=wanted)
         ids = table.column("input_ids").combine_chunks()
         self.ids = ids.values.to_numpy().reshape(len(ids), seq_len + 1)
         starts = table.column("doc_starts").combine_chunks()
         self.start_offsets = starts.offsets.to_numpy()
         self.start_values = starts.values.to_numpy()
-        mask = table.column("loss_mask").combine_chunks()
-        self.mask = None
-        if mask.null_count < len(mask):
-            # A null mask counts every token: pretrain shards carry one only on the final, padded row.
-            self.mask = np.ones((len(mask), seq_len + 1), dtype=np.uint8)
-            valid = np.asarray(mask.is_valid())
-            offsets = mask.offsets.to_numpy()
-            values = mask.values.to_numpy(zero_copy_only=False)
-            for row in np.flatnonzero(valid):
-                row_mask = values[offsets[row]:offsets[row + 1]]
-                if len(row_mask) != seq_len + 1:
-                    raise DataError(f"shard {path}: loss_mask of row {row} holds {len(row_mask)} values, "
-                                    f"not seq_len + 1 = {seq_len + 1}")
-                self.mask[row] = row_mask
+        # A null mask counts every token: pretrain shards carry one only on the final, padded row.
+        self.mask = _per_token(table.column("loss_mask"), seq_len + 1, 1, np.uint8, path, "loss_mask")
+        self.tasks = None  # null task_ids: every token is task 0
+        if "task_ids" in present:
+            self.tasks = _per_token(table.column("task_ids"), seq_len + 1, 0, np.int16, path, "task_ids")
+        if self.tasks is not None:
+            _check_tasks(self.tasks, self.mask, num_tasks, path)
 
     def starts(self, row: int) -> np.ndarray:
         return self.start_values[self.start_offsets[row]:self.start_offsets[row + 1]]
+
+
+def _check_tasks(tasks: np.ndarray, mask: np.ndarray | None, num_tasks: int, path: Path) -> None:
+    """Every task id indexes the manifest's tasks (or is -1, padding), and no counted target is padding."""
+    low, high = int(tasks.min()), int(tasks.max())
+    if low < -1 or high >= num_tasks:
+        raise DataError(f"shard {path}: task_ids hold {low if low < -1 else high}, outside -1 .. {num_tasks - 1} "
+                        f"(the manifest's tasks)")
+    counted = mask[:, 1:] > 0 if mask is not None else np.ones_like(tasks[:, 1:], dtype=bool)
+    pads = np.argwhere(counted & (tasks[:, 1:] < 0))
+    if len(pads):
+        row, pos = pads[0]
+        raise DataError(f"shard {path}: row {row} position {pos + 1} is counted by loss_mask but has task_id -1 "
+                        f"(padding)")
 
 
 class TokenStream:
@@ -148,7 +180,7 @@ class TokenStream:
         self.total = int(self.rows.sum())
         self.samples = 0  # the position: samples consumed by all ranks together
         self._load = functools.lru_cache(maxsize=cache_shards)(
-            lambda i: _Shard(root / manifest.shards[i].path, manifest.seq_len))
+            lambda i: _Shard(root / manifest.shards[i].path, manifest.seq_len, max(1, len(manifest.tasks))))
 
     @functools.lru_cache(maxsize=4)
     def _epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,18 +207,20 @@ class TokenStream:
 
     def gather(self, samples: range) -> Batch:
         s = self.manifest.seq_len
-        rows, starts, masks = [], [], []
+        rows, starts, masks, tasks = [], [], [], []
         for p in samples:
             shard_i, row = self.locate(p)
             shard = self._load(shard_i)
             rows.append(shard.ids[row])
             starts.append([int(x) for x in shard.starts(row) if x < s])
             masks.append(shard.mask[row] if shard.mask is not None else None)
+            tasks.append(shard.tasks[row] if shard.tasks is not None else np.zeros(s + 1, np.int16))
         ids = np.stack(rows).astype(np.int64)
         mask = None
         if any(m is not None for m in masks):  # rows without a mask count every token
             mask = np.stack([np.ones(s + 1, np.uint8) if m is None else m for m in masks])[:, 1:].astype(np.float32)
-        return Batch(input_ids=ids[:, :-1], targets=ids[:, 1:], loss_mask=mask, doc_starts=starts)
+        task_ids = np.stack(tasks)[:, 1:].astype(np.int64)  # like the mask, aligned with the targets
+        return Batch(input_ids=ids[:, :-1], targets=ids[:, 1:], loss_mask=mask, doc_starts=starts, task_ids=task_ids)
 
     def next_global_batch(self, global_batch: int, micro_batch: int, rank: int, dp_world: int) -> list[Batch]:
         """This rank's micro batches of the next global batch; advances the position by global_batch samples."""

@@ -16,7 +16,17 @@ from train.data import TokenStream, tokenizer_dir
 from train.launch import heartbeat
 from train.metrics import MetricsSink, memory_gb, peak_tflops, throughput
 from train.resume import candidates, resume
-from train.setup import LossModule, Ranks, build_engine, build_model, init_distributed, param_groups, prepare_data
+from train.setup import (
+    LossModule,
+    Ranks,
+    build_engine,
+    build_model,
+    init_distributed,
+    loss_module,
+    param_groups,
+    prepare_data,
+)
+from train.sft_loss import per_task_means, task_weight_list
 
 __all__ = ["LossModule", "param_groups", "train", "standalone_copy", "sdpa_context"]
 
@@ -34,6 +44,8 @@ class Run:
     model: torch.nn.Module
     engine: object
     stream: TokenStream
+    module: LossModule
+    peft_model: object = None  # the LoRA wrapper (peft) when sft.lora.rank > 0: the export merges through it
     checkpoints: list[str] = field(default_factory=list)  # resumable tags, newest first
     start_step: int = 0
     resumed_from: str | None = None
@@ -86,12 +98,21 @@ def setup(cfg: TrainConfig) -> Run:
     if ranks.rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
     manifest, root = prepare_data(cfg, ranks, out)
+    task_weight_list(cfg.sft.task_weights, manifest.tasks)  # an unknown task name fails before the model loads
     good = candidates(ckpt_dir, cfg.checkpoint.verify, ranks.rank, cfg.parallel.tensor) \
         if cfg.checkpoint.resume == "auto" else []
-    model = build_model(cfg, manifest, ranks)
-    engine = build_engine(cfg, model, ranks)
+    model, peft_model = build_model(cfg, manifest, root, ranks)
+    if ranks.rank == 0:  # the shape train.export rebuilds (an init_from run's comes from its init, not the flavor)
+        import dataclasses
+        import json
+
+        from train.export import MODEL_CONFIG
+
+        (out / MODEL_CONFIG).write_text(json.dumps(dataclasses.asdict(model.cfg), indent=2, sort_keys=True) + "\n")
+    module = loss_module(cfg, model, manifest)
+    engine = build_engine(cfg, model, ranks, module)
     stream = TokenStream(manifest, root, cfg.data.seed, cfg.data.shuffle)
-    return Run(cfg, ranks, out, ckpt_dir, manifest, root, model, engine, stream, good)
+    return Run(cfg, ranks, out, ckpt_dir, manifest, root, model, engine, stream, module, peft_model, good)
 
 
 def save(run: Run, step: int) -> None:
@@ -124,32 +145,47 @@ def step_loop(run: Run) -> None:
     if ranks.rank == 0:
         tp = f" x TP={cfg.parallel.tensor}{' + SP' if cfg.parallel.sequence else ''}" if cfg.parallel.tensor > 1 \
             else ""
-        print(f"[train] {cfg.model.flavor}: {run.model.cfg.num_params():,} parameters, {ranks.world} process(es) on "
+        name = f"{cfg.sft.init_from} (sft.init_from)" if cfg.sft.init_from else cfg.model.flavor
+        if run.peft_model is not None:
+            from train.lora import check_only_adapters_train
+
+            trained, _ = check_only_adapters_train(run.model)
+            name += f", LoRA rank {cfg.sft.lora.rank}: {trained:,} adapter parameters train"
+        print(f"[train] {name}: {run.model.cfg.num_params():,} parameters, {ranks.world} process(es) on "
               f"{device_name}, {cfg.precision.dtype}, ZeRO-{cfg.deepspeed.zero_stage}{tp}, micro batch "
               f"{cfg.batch.micro_batch} x {engine.gradient_accumulation_steps()} accumulation x {ranks.dp_world} "
               f"data-parallel ranks = {cfg.batch.global_batch} sequences of {seq_len}; "
-              f"{run.manifest.total_rows:,} rows in {len(run.manifest.shards)} shards", flush=True)
+              f"{run.manifest.total_rows:,} rows in {len(run.manifest.shards)} shards; loss {cfg.sft.loss_mode}"
+              + (f" over tasks {list(run.manifest.tasks)}" if run.manifest.tasks else ""), flush=True)
     sink = MetricsSink(run.out, total, run.start_step, cfg.logging.tensorboard, cfg.logging.progress_bar) \
         if ranks.rank == 0 else None
     last_saved = run.start_step if run.resumed_from else None
     mark, mark_step = time.perf_counter(), run.start_step
+    k = len(run.module.task_weights)
+    window = torch.zeros(2 * k, dtype=torch.float64)  # per-task loss sums and token counts since the last log
     for step in range(run.start_step, total):
         # every rank of a tensor-parallel group reads the same micro batches: the stream shards by data-parallel rank
         micro = stream.next_global_batch(cfg.batch.global_batch, cfg.batch.micro_batch, ranks.dp_rank, ranks.dp_world)
         dev = engine.device
         lr = engine.get_lr()[0]  # the rate this step's update uses
-        acc = torch.zeros((), dtype=torch.float64, device=dev)  # on the device: nccl reduces CUDA tensors only
+        # [loss sum, per-task loss sums (K), per-task token counts (K)], on the device: nccl reduces CUDA tensors only
+        acc = torch.zeros(1 + 2 * k, dtype=torch.float64, device=dev)
         for b in micro:
             mask = torch.from_numpy(b.loss_mask).to(dev) if b.loss_mask is not None else None
             with sdpa_context(cfg.model.sdpa_backend):
                 loss = engine(torch.from_numpy(b.input_ids).to(dev), torch.from_numpy(b.targets).to(dev), mask,
-                              b.doc_starts)
+                              b.doc_starts, torch.from_numpy(b.task_ids).to(dev))
                 engine.backward(loss)
             engine.step()
-            acc += loss.detach().double()
-        stats = acc / len(micro)
-        dist.all_reduce(stats)  # mean of the ranks' means (a tensor-parallel group's ranks hold the same loss)
-        loss_value = float(stats) / ranks.world
+            acc[0] += loss.detach().double()
+            if run.module.stats is not None:
+                acc[1:] += run.module.stats.double().flatten()
+        acc[0] /= len(micro)
+        # one reduction: the mean of the ranks' means, and per-task sums over all ranks (a tensor-parallel group's
+        # ranks hold the same values, which scales sums and counts alike)
+        dist.all_reduce(acc)
+        loss_value = float(acc[0]) / ranks.world
+        window += acc[1:].cpu()
         done = step + 1
         run.losses[done] = loss_value
         if sink:
@@ -162,8 +198,9 @@ def step_loop(run: Run) -> None:
             tokens = (done - mark_step) * cfg.batch.global_batch * seq_len
             m = {"loss": loss_value, "lr": lr, "loss_scale": _loss_scale(engine),
                  "grad_norm": _scalar(engine.get_global_grad_norm()), "skipped_steps": int(engine.skipped_steps),
-                 "samples": stream.samples,
+                 "samples": stream.samples, **per_task_means(window[:k], window[k:], run.manifest.tasks),
                  **throughput(tokens, now - mark, flops_tok, ranks.world, peak), **memory_gb()}
+            window.zero_()
             if sink:
                 sink.log(done, m)
             mark, mark_step = time.perf_counter(), done
@@ -207,6 +244,10 @@ def export(run: Run) -> Path | None:
     """Rank 0 writes <output>/hf (one merged folder) from the final weights; every rank takes part in the gather."""
     from model import GPTNeoX, export_hf
 
+    if run.peft_model is not None:  # LoRA (no tensor parallelism): the adapters merged into the weights, by peft
+        from train.lora import merged
+
+        run.model = merged(run.peft_model)
     state = full_state(run)
     if run.ranks.rank != 0:
         return None

@@ -1,5 +1,5 @@
-"""Training metrics: throughput, TFLOPS and MFU (model FLOPs 6N + 12*L*h*s per token), memory; to console,
-metrics.jsonl and TensorBoard."""
+"""Training metrics: throughput, TFLOPS and MFU (model FLOPs 6N + 12*L*h*s per token), memory, per-task SFT losses;
+to console, metrics.jsonl and TensorBoard."""
 from __future__ import annotations
 
 import json
@@ -62,6 +62,10 @@ def console_line(step: int, total: int, m: dict) -> str:
              "MFU " + ("-" if m.get("mfu") is None else f"{100 * m['mfu']:.1f}%")]
     mem = m.get("gpu_peak_gb", m.get("rss_peak_gb"))
     parts.append(f"mem {mem:.2f}GB" if mem is not None else "mem -")
+    tasks = [f"{key.removeprefix('loss/')} {value:.4f}" for key, value in m.items()
+             if key.startswith("loss/") and value is not None]
+    if tasks:  # per-task token means (sft): "loss/<task>" in metrics.jsonl, train/loss/<task> in TensorBoard
+        parts.append("tasks: " + ", ".join(tasks))
     return "  ".join(parts)
 
 

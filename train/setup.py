@@ -18,14 +18,34 @@ from train.schedule import torch_scheduler
 
 
 class LossModule(torch.nn.Module):
-    """What DeepSpeed wraps: forward returns the model's mean loss, so engine(...) runs DeepSpeed's hooks."""
+    """What DeepSpeed wraps: forward returns the loss, so engine(...) runs DeepSpeed's hooks.
 
-    def __init__(self, model):
+    With one unnamed task in token mode that is the model's own mean loss. Otherwise (sft.loss_mode balanced, or a
+    manifest with task names) it is train/sft_loss.py's loss over the per-token losses, and `stats` keeps the micro
+    batch's per-task [2, K] loss sums and token counts for the metrics."""
+
+    def __init__(self, model, loss_mode: str = "token", task_weights: list[float] | None = None):
         super().__init__()
         self.model = model
+        self.loss_mode = loss_mode
+        self.task_weights = list(task_weights or [1.0])  # a plain list: DeepSpeed casts float buffers to bf16/fp16
+        self.per_task = loss_mode != "token" or len(self.task_weights) > 1
+        self.stats: torch.Tensor | None = None
 
-    def forward(self, input_ids, targets, loss_mask=None, doc_starts=None):
-        return self.model.loss(input_ids, targets, loss_mask=loss_mask, doc_starts=doc_starts)
+    def forward(self, input_ids, targets, loss_mask=None, doc_starts=None, task_ids=None):
+        if not self.per_task:
+            return self.model.loss(input_ids, targets, loss_mask=loss_mask, doc_starts=doc_starts)
+        from train.sft_loss import sft_loss
+
+        token_loss = self.model.token_losses(input_ids, targets, doc_starts)          # [B * T]
+        weight = (targets != -100).to(torch.float32)
+        if loss_mask is not None:
+            weight = weight * loss_mask.to(torch.float32)
+        if task_ids is None:
+            task_ids = torch.zeros_like(targets)
+        loss, self.stats = sft_loss(token_loss, weight, task_ids,
+                                    torch.tensor(self.task_weights, device=token_loss.device), self.loss_mode)
+        return loss
 
 
 @dataclass
@@ -95,29 +115,53 @@ def prepare_data(cfg: TrainConfig, ranks: Ranks, out: Path):
     return manifest, root
 
 
-def build_model(cfg: TrainConfig, manifest, ranks: Ranks):
-    """The whole model, initialised from run.seed on every rank (AutoTP then keeps each rank's part of it)."""
+def build_model(cfg: TrainConfig, manifest, root: Path, ranks: Ranks):
+    """(model, peft model or None): the whole model on every rank, initialised from run.seed or loaded from
+    sft.init_from (AutoTP then keeps each rank's part of it); with sft.lora.rank > 0 wrapped in LoRA adapters, of
+    which only the adapters train."""
     from model import GPTNeoX
     from train.export import model_config
 
+    device = torch.device(f"cuda:{ranks.local_rank}" if ranks.cuda else "cpu")
+    torch.manual_seed(cfg.run.seed)
+    if cfg.sft.init_from:
+        from train.init_from import load_init_model
+
+        model = load_init_model(cfg.sft.init_from, manifest, root, cfg.model.max_seq_len, device)
+        mcfg = model.cfg
+    else:
+        try:
+            mcfg = model_config(cfg.model.flavor, cfg.model.max_seq_len, manifest)
+        except ValueError as e:
+            raise typed_config.ConfigError(str(e)) from e
+        if manifest.seq_len > mcfg.max_seq_len:
+            raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
+                            f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")
+        with device:  # initialise where it trains
+            model = GPTNeoX(mcfg)
     try:
-        mcfg = model_config(cfg.model.flavor, cfg.model.max_seq_len, manifest)
         check_layout(cfg, ranks.world, mcfg.heads, mcfg.ffn, manifest.seq_len)
     except ValueError as e:
         raise typed_config.ConfigError(str(e)) from e
-    if manifest.seq_len > mcfg.max_seq_len:
-        raise DataError(f"manifest seq_len {manifest.seq_len} exceeds flavor {cfg.model.flavor}'s max_seq_len "
-                        f"{mcfg.max_seq_len}: shorter shards, or raise model.max_seq_len")
-    torch.manual_seed(cfg.run.seed)
-    with torch.device(f"cuda:{ranks.local_rank}" if ranks.cuda else "cpu"):  # initialise where it trains
-        model = GPTNeoX(mcfg)
     model.gradient_checkpointing = cfg.model.activation_checkpointing
     model.attn_backend = cfg.model.attn_backend
     model.loss_chunk_tokens = cfg.model.loss_chunk_tokens
-    return model
+    peft_model = None
+    if cfg.sft.lora.rank:
+        from train import lora
+
+        peft_model = lora.apply(model, cfg.sft.lora)  # adapters initialised from run.seed's stream, on the device
+    return model, peft_model
 
 
-def build_engine(cfg: TrainConfig, model, ranks: Ranks):
+def loss_module(cfg: TrainConfig, model, manifest) -> LossModule:
+    """The LossModule of cfg's loss mode with each manifest task's weight (an unknown task name fails here)."""
+    from train.sft_loss import task_weight_list
+
+    return LossModule(model, cfg.sft.loss_mode, task_weight_list(cfg.sft.task_weights, manifest.tasks))
+
+
+def build_engine(cfg: TrainConfig, model, ranks: Ranks, module: LossModule | None = None):
     """The DeepSpeed engine over LossModule(model). With parallel.tensor > 1 the engine's AutoTP splits the linears;
     then each attention takes its local head count, and sequence parallelism is laid over the split model."""
     import deepspeed
@@ -130,7 +174,7 @@ def build_engine(cfg: TrainConfig, model, ranks: Ranks):
         groups._init_tp_mesh_device(tensor_model_parallel_size=cfg.parallel.tensor)
         mpu = groups
     engine, _, _, _ = deepspeed.initialize(
-        model=LossModule(model), model_parameters=param_groups(model, cfg.optimizer.weight_decay), mpu=mpu,
+        model=module or LossModule(model), model_parameters=param_groups(model, cfg.optimizer.weight_decay), mpu=mpu,
         config=build(cfg, ranks.world, ranks.cuda), lr_scheduler=lambda opt: torch_scheduler(opt, cfg))
     if cfg.parallel.tensor > 1:
         from train import parallel, sequence_parallel

@@ -86,3 +86,22 @@ def test_chunked_loss_gives_the_same_loss_and_gradients():
     for name, p in m.named_parameters():
         assert torch.allclose(p.grad, whole[name], atol=1e-6), name
     assert torch.all(m.head.weight.grad[300:] == 0)
+
+
+def test_token_losses_are_the_per_token_terms_of_loss_chunked_or_not():
+    m, x, y = setup()
+    y = y.clone()
+    y[0, :4] = -100
+    per_token = m.token_losses(x, y)
+    logits = m(x)[..., :300]
+    want = F.cross_entropy(logits.reshape(-1, 300), y.reshape(-1), ignore_index=-100, reduction="none")
+    assert per_token.shape == (64,) and torch.allclose(per_token, want, atol=1e-6)
+    assert (per_token[:4] == 0).all() and torch.allclose(per_token.sum() / 60, m.loss(x, y), atol=1e-6)
+    per_token.sum().backward()
+    whole = {n: p.grad.clone() for n, p in m.named_parameters()}
+    m.zero_grad()
+    m.loss_chunk_tokens = 7
+    chunked = m.token_losses(x, y)
+    chunked.sum().backward()
+    assert torch.allclose(chunked, per_token, atol=1e-6)
+    assert all(torch.allclose(p.grad, whole[n], atol=1e-6) for n, p in m.named_parameters())

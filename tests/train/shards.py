@@ -21,9 +21,10 @@ EOS = 0
 
 
 def real_token_shards(out: Path, seq_len: int = 32, rows: int = 96, vocab_size: int = 256, sft: bool = False,
-                      rows_per_shard: int = 24) -> Path:
+                      rows_per_shard: int = 24, tasks: tuple[str, ...] = ()) -> Path:
     """Pack stdlib files (one byte = one token, 0 = end of document) into rows of seq_len + 1, with doc_starts
-    where a file begins; sft=True adds a loss mask counting the second half of each row."""
+    where a file begins; sft=True adds a loss mask counting the second half of each row. tasks (sft): per-token
+    task_ids, see task_layout."""
     stream, starts_at = [], []
     for name in FILES:
         data = (STDLIB / name).read_bytes()
@@ -43,8 +44,21 @@ def real_token_shards(out: Path, seq_len: int = 32, rows: int = 96, vocab_size: 
     if sft:
         mask = np.zeros((rows, width), dtype=np.uint8)
         mask[:, width // 2:] = 1
+    task_ids = task_layout(rows, width, len(tasks)) if tasks else None
     return write_shards(out, ids, vocab_size, doc_starts=doc_starts, loss_mask=mask, rows_per_shard=rows_per_shard,
-                        eos_id=EOS, pad_id=EOS, config={"writer": "tests.train.shards", "files": FILES})
+                        eos_id=EOS, pad_id=EOS, config={"writer": "tests.train.shards", "files": FILES},
+                        task_ids=task_ids, tasks=tasks)
+
+
+def task_layout(rows: int, width: int, num_tasks: int) -> np.ndarray:
+    """task_ids [rows, width]: row r is task r % num_tasks, except that every third row (r % 3 == 0) hands its last
+    quarter to the next task (a row mixing two tasks); the first two ids are -1 (padding, never counted by the
+    sft mask, which covers the second half)."""
+    ids = np.repeat((np.arange(rows) % num_tasks)[:, None], width, axis=1).astype(np.int16)
+    mixed = np.arange(rows) % 3 == 0
+    ids[mixed, width - width // 4:] = ((np.arange(rows)[mixed] + 1) % num_tasks)[:, None]
+    ids[:, :2] = -1
+    return ids
 
 
 def pipeline_token_shards(out: Path, seq_len: int = 64, vocab_size: int = 3000) -> Path | None:

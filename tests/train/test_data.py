@@ -65,6 +65,7 @@ def test_rows_match_the_shard_contents(shards):
     assert (b.input_ids[:, 1:] == b.targets[:, :-1]).all()                  # targets are inputs shifted by one
     assert all(row[0] == 0 and all(x < 16 for x in row) for row in b.doc_starts)
     assert b.loss_mask is None
+    assert b.task_ids.shape == (3, 16) and not b.task_ids.any()            # null task_ids: every token is task 0
 
 
 def test_ranks_split_the_same_global_batch(shards):
@@ -132,3 +133,55 @@ def test_a_mask_on_some_rows_only_counts_every_token_elsewhere(tmp_path):
     assert stream.gather(range(2)).loss_mask.tolist() == [[1.0] * 8] * 2  # unmasked rows: every token counts
     b = stream.gather(range(3))
     assert b.loss_mask.tolist() == [[1.0] * 8, [1.0] * 8, [1.0, 1.0, 0, 0, 0, 0, 0, 0]]
+
+
+def test_task_ids_follow_the_targets(tmp_path):
+    from tests.train.shards import task_layout
+
+    path = real_token_shards(tmp_path, seq_len=16, rows=6, sft=True, tasks=("complete", "explain"))
+    manifest, _ = read_manifest(path)
+    assert manifest.tasks == ("complete", "explain")
+    b = _stream(path, shuffle=False).gather(range(4))
+    want = task_layout(6, 17, 2)[:4, 1:]                                   # aligned like the mask: task_ids[1:]
+    assert b.task_ids.dtype == np.int64 and (b.task_ids == want).all()
+    assert b.task_ids[0].tolist() == [-1] + [0] * 11 + [1] * 4             # row 0 mixes two tasks
+    assert b.task_ids[1].tolist() == [-1] + [1] * 15
+
+
+def _one_shard(tmp_path, columns: dict, tasks=("a", "b")):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.tokens import ShardEntry
+
+    pq.write_table(pa.table(columns), tmp_path / "s.parquet")
+    manifest = Manifest(mode="sft", seq_len=3, vocab_size=32, eos_id=0, pad_id=1, tokenizer_sha256="",
+                        tokenizer_dir="", config={}, tasks=tasks,
+                        shards=(ShardEntry("s.parquet", 2, 8, file_sha256(tmp_path / "s.parquet")),))
+    (tmp_path / "manifest.json").write_text(manifest.to_json())
+    return _stream(tmp_path / "manifest.json", shuffle=False)
+
+
+def test_shards_without_a_task_ids_column_are_task_0(tmp_path):
+    import pyarrow as pa
+
+    old = _one_shard(tmp_path, {"input_ids": pa.array([[1, 2, 3, 4], [5, 6, 7, 8]], pa.list_(pa.uint32())),
+                                "doc_starts": [[0], [0]],
+                                "loss_mask": pa.array([[0, 1, 1, 1]] * 2, pa.list_(pa.uint8()))})
+    assert old.gather(range(2)).task_ids.tolist() == [[0, 0, 0]] * 2
+
+
+@pytest.mark.parametrize("task_ids, error", [
+    ([[0, 0, 2, 0], [0, 0, 0, 0]], "task_ids hold 2, outside -1 .. 1"),
+    ([[0, 0, 0, 0], [0, 1, -1, 1]], "row 1 position 2 is counted by loss_mask but has task_id -1"),
+    ([[0, 0, 0], [0, 0, 0, 0]], "task_ids of row 0 holds 3 values, not seq_len \\+ 1 = 4"),
+])
+def test_bad_task_ids_are_named(tmp_path, task_ids, error):
+    import pyarrow as pa
+
+    stream = _one_shard(tmp_path, {"input_ids": pa.array([[1, 2, 3, 4], [5, 6, 7, 8]], pa.list_(pa.uint32())),
+                                   "doc_starts": [[0], [0]],
+                                   "loss_mask": pa.array([[0, 1, 1, 1]] * 2, pa.list_(pa.uint8())),
+                                   "task_ids": pa.array(task_ids, pa.list_(pa.int16()))})
+    with pytest.raises(DataError, match=error):
+        stream.gather(range(1))

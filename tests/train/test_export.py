@@ -1,31 +1,15 @@
 """Exporting a run's checkpoint to Hugging Face gives the weights the trainer itself exported at the end."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from safetensors.torch import load_file
 
-from tests.train.shards import real_token_shards
 from train.export import main as export_main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    manifest = real_token_shards(tmp_path_factory.mktemp("shards"), seq_len=32, rows=96)
-    out = tmp_path_factory.mktemp("run")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
-    sets = ["logging.progress_bar=false", "logging.tensorboard=false", "schedule.max_steps=6",
-            "checkpoint.every_steps=3", f"data.manifest={manifest}", f"run.output={out}"]
-    r = subprocess.run([sys.executable, "-m", "train", *[a for s in sets for a in ("--set", s)]], env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return out
+def run(pretrained_run):
+    return pretrained_run  # tests/train/conftest.py: 6 steps, checkpoints at 3 and 6
 
 
 def test_checkpoint_export_equals_the_trainers_own_export(run, tmp_path):

@@ -32,3 +32,9 @@ def test_console_line_names_every_metric():
     assert line == ("step 3/10  loss 2.5000  lr 1.000e-04  scale 32768  gnorm 0.500  skipped 1  tok/s 12,346  "
                     "TFLOPS/gpu 150.00  MFU 48.0%  mem 40.00GB")
     assert "scale -" in console_line(1, 1, {"loss": 1.0})
+
+
+def test_console_line_ends_with_the_per_task_losses():
+    line = console_line(2, 5, {"loss": 2.0, "loss/complete": 1.25, "loss/explain": 3.5})
+    assert line.endswith("mem -  tasks: complete 1.2500, explain 3.5000")
+    assert "tasks" not in console_line(2, 5, {"loss": 2.0})
