@@ -32,6 +32,7 @@ def write_shards(out: str | Path, ids: np.ndarray, vocab_size: int, doc_starts: 
             "doc_starts": pa.array(starts[part], type=pa.list_(pa.int32())),
             "loss_mask": (pa.array([r for r in loss_mask[part].astype(np.uint8)], type=pa.list_(pa.uint8()))
                           if loss_mask is not None else pa.nulls(n, type=pa.list_(pa.uint8()))),
+            "task_ids": pa.nulls(n, type=pa.list_(pa.int16())),  # one task (schemas/tokens.py: null = all one task)
         }, schema=TOKEN_SHARD)
         name = f"shard-{k:05d}.parquet"
         pq.write_table(table, out / name)
