@@ -86,10 +86,14 @@ def test_transformers_loads_it_and_generates(quantized):
     tok = AutoTokenizer.from_pretrained(out)
     assert model.config.quantization_config is not None
     assert type(model.lm_head) is torch.nn.Linear and model.lm_head.weight.dtype == torch.bfloat16
-    assert model.gpt_neox.layers[0].mlp.dense_h_to_4h.weight_packed.dtype == torch.int32  # packed in memory too
+    layer = model.gpt_neox.layers[0].mlp.dense_h_to_4h
+    assert layer.weight_packed.dtype == torch.int32 and not hasattr(layer, "weight")  # loaded packed
     enc = tok("def split(s):\n    return", return_tensors="pt")
     seq = model.generate(**enc, max_new_tokens=8, min_new_tokens=8, do_sample=False, pad_token_id=tok.eos_token_id)
     assert seq.shape[1] == enc.input_ids.shape[1] + 8
+    # transformers 5.17 unpacks the int4 weights to dense bfloat16 on the first forward (no int4 kernel on this path):
+    # the saving is on disk and in transfer, not in the memory of a transformers process (see deploy/README.md)
+    assert layer.weight.dtype == torch.bfloat16 and not hasattr(layer, "weight_packed")
     assert (seq[0, -8:] < 600).all()  # generation config suppresses the padded ids (600..639)
 
 
