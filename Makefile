@@ -209,3 +209,8 @@ quantize: setup
 	@test -n "$(MODEL)" || { echo "make quantize needs MODEL=path/to/hf_folder (e.g. out/run/train/hf)"; exit 2; }
 	@test -n "$(MANIFEST)" || { echo "make quantize needs MANIFEST=path/to/held-out/manifest.json"; exit 2; }
 	$(BIN)/python -m deploy quantize --model $(MODEL) --manifest $(MANIFEST) --out $(OUT) $(ARGS)
+
+# GPTQ vs round-to-nearest perplexity on the debug model trained on stdlib code, the 350M shape's size (~10 min on CPU)
+.PHONY: bench-quantize
+bench-quantize: setup
+	$(BIN)/python -m bench.quantize_int4 $(ARGS)
