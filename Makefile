@@ -51,12 +51,14 @@ help:
 	@echo "make bench-train-13b-probe                              one GPU at 13B layer shapes (6 layers): MFU, kernel, memory"
 	@echo "make eval MODEL=dir [ARGS='--preset sample --limit 20']  pass@k of a checkpoint on HumanEval, sandboxed"
 	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
+	@echo "make quantize MODEL=dir MANIFEST=held-out/manifest.json OUT=dir [ARGS='--passk-limit 20']"
+	@echo "                                                      int4 GPTQ (W4A16, lm_head kept): size, perplexity before/after"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval,deploy]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -183,7 +185,7 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check common orchestration pipeline schemas model train tests bench scripts dags evaluation
+	$(BIN)/ruff check common orchestration pipeline schemas model train tests bench scripts dags evaluation deploy
 
 test-airflow: setup
 	$(BIN)/python -m pytest tests/dags tests/orchestration tests/schemas/test_spark_types.py $(ARGS)
@@ -211,3 +213,18 @@ airflow-stop:
 # standalone on a free port with a throwaway home: trigger codefuse_data over REST on 10 files, screenshot the grid
 airflow-live-check: setup
 	$(BIN)/python scripts/airflow_live_check.py $(ARGS)
+
+# int4 GPTQ (W4A16, llm-compressor; lm_head kept) of a GPT-NeoX export, calibrated on held-out token rows (MANIFEST: a
+# tokenize run over data the model did not train on); size and perplexity before/after printed and written to
+# $(OUT)/quantize_report.json; ARGS='--passk-limit N' adds sandboxed pass@1 before/after (see deploy/README.md).
+.PHONY: quantize
+OUT ?= out/quantized
+quantize: setup
+	@test -n "$(MODEL)" || { echo "make quantize needs MODEL=path/to/hf_folder (e.g. out/run/train/hf)"; exit 2; }
+	@test -n "$(MANIFEST)" || { echo "make quantize needs MANIFEST=path/to/held-out/manifest.json"; exit 2; }
+	$(BIN)/python -m deploy quantize --model $(MODEL) --manifest $(MANIFEST) --out $(OUT) $(ARGS)
+
+# GPTQ vs round-to-nearest perplexity on the debug model trained on stdlib code, the 350M shape's size (~10 min on CPU)
+.PHONY: bench-quantize
+bench-quantize: setup
+	$(BIN)/python -m bench.quantize_int4 $(ARGS)
