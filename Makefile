@@ -46,12 +46,15 @@ help:
 	@echo "make bench-train-13b-probe                              one GPU at 13B layer shapes (6 layers): MFU, kernel, memory"
 	@echo "make eval MODEL=dir [ARGS='--preset sample --limit 20']  pass@k of a checkpoint on HumanEval, sandboxed"
 	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
+	@echo "make serve MODEL=dir [PORT=8000] [HOST=127.0.0.1] [ARGS=..]  OpenAI-compatible server over an HF folder"
+	@echo "make bench-serve                                        requests/s and tokens/s at 1, 4, 16 clients (CPU, debug)"
+	@echo "make bench-serve-gpu FULL=dir INT4=dir                 one GPU: full vs int4 generation tokens/s"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval,serve]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -169,7 +172,7 @@ clean:
 	rm -rf out dist .pytest_cache build *.egg-info
 
 lint: setup
-	$(BIN)/ruff check common orchestration pipeline schemas model train tests bench scripts dags evaluation
+	$(BIN)/ruff check common orchestration pipeline schemas model train tests bench scripts dags evaluation deploy
 
 test-airflow: setup
 	$(BIN)/python -m pytest tests/dags tests/orchestration tests/schemas/test_spark_types.py $(ARGS)
@@ -197,3 +200,20 @@ airflow-stop:
 # standalone on a free port with a throwaway home: trigger codefuse_data over REST on 10 files, screenshot the grid
 airflow-live-check: setup
 	$(BIN)/python scripts/airflow_live_check.py $(ARGS)
+
+# The OpenAI-compatible server (deploy/README.md, "Serving"): vLLM where installed, else transformers serve behind
+# deploy/guard.py. MODEL: a Hugging Face folder (train/export.py's, or python -m deploy quantize's).
+.PHONY: serve bench-serve bench-serve-gpu
+PORT ?= 8000
+HOST ?= 127.0.0.1
+serve: setup
+	@test -n "$(MODEL)" || { echo "make serve needs MODEL=path/to/hf_folder (e.g. out/run/train/hf)"; exit 2; }
+	$(BIN)/python -m deploy serve --model $(MODEL) --port $(PORT) --host $(HOST) $(ARGS)
+
+bench-serve: setup
+	$(BIN)/python -m bench.serve_throughput $(ARGS)
+
+FULL ?=
+INT4 ?=
+bench-serve-gpu: setup
+	PYTHON=$(CURDIR)/$(BIN)/python bash bench/serve_gpu_check.sh $(FULL) $(INT4)
