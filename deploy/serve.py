@@ -24,9 +24,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="auto: vLLM if it is installed, else transformers serve")
     p.add_argument("--device", default="auto", help="transformers engine: auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--dtype", default="auto", help="transformers engine: auto (the weights'), bfloat16, float16 ...")
-    p.add_argument("--continuous-batching", action="store_true",
-                   help="transformers engine: batch concurrent requests with paged attention (its stop strings "
-                        "then end nothing early: only max_tokens and end-of-turn tokens stop a generation)")
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     p.add_argument("--shutdown-grace-s", type=float, default=10.0,
                    help="on SIGTERM, how long requests in flight may finish before they are cut")
@@ -85,8 +82,7 @@ def serve_transformers(a: argparse.Namespace, context: int, sock: socket.socket)
     from deploy.transformers_app import build
 
     try:
-        served = build(a.model, device=a.device, dtype=a.dtype, continuous_batching=a.continuous_batching,
-                       log_level=a.log_level)
+        served = build(a.model, device=a.device, dtype=a.dtype, log_level=a.log_level)
         tokenizer = AutoTokenizer.from_pretrained(a.model)
     except (OSError, ValueError, KeyError, ImportError, RuntimeError) as e:  # what from_pretrained raises
         reason = " ".join(str(e).split())

@@ -17,11 +17,12 @@ class ServedApp:
         self.model_manager.shutdown()
 
 
-def build(model_dir: str, device: str = "auto", dtype: str = "auto", continuous_batching: bool = False,
-          log_level: str = "warning") -> ServedApp:
+def build(model_dir: str, device: str = "auto", dtype: str = "auto", log_level: str = "warning") -> ServedApp:
     """The app of `transformers serve MODEL_DIR` with the model loaded (pinned: requests naming another model get a
     400). Mirrors transformers 5.24's Serve.__init__ without starting uvicorn, so that our checks can wrap the app
-    and our process owns the socket and the signals."""
+    and our process owns the socket and the signals. Requests are generated one at a time on the model's inference
+    thread (concurrent ones wait their turn): its continuous batching fails on GPT-NeoX in 5.24 (the paged cache's
+    update() is called without the arguments it requires), so it is not offered."""
     from transformers.cli.serving.chat_completion import ChatCompletionHandler
     from transformers.cli.serving.completion import CompletionHandler
     from transformers.cli.serving.model_manager import ModelManager
@@ -37,9 +38,8 @@ def build(model_dir: str, device: str = "auto", dtype: str = "auto", continuous_
         raise ImportError("transformers serve needs fastapi, uvicorn, pydantic and openai: "
                           "pip install -e '.[serve]'")
     logging.get_logger("transformers").setLevel(logging.log_levels[log_level])
-    manager = ModelManager(device=device, dtype=dtype, continuous_batching=continuous_batching,
-                           force_model=model_dir)
-    state = GenerationState(continuous_batching=continuous_batching)
+    manager = ModelManager(device=device, dtype=dtype, force_model=model_dir)
+    state = GenerationState()
     handlers = dict(model_manager=manager, generation_state=state)
     app = build_server(
         manager, ChatCompletionHandler(**handlers), completion_handler=CompletionHandler(**handlers),
