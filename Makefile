@@ -53,12 +53,15 @@ help:
 	@echo "make bench-eval                                         sandboxed vs plain execution, samples per second"
 	@echo "make quantize MODEL=dir MANIFEST=held-out/manifest.json OUT=dir [ARGS='--passk-limit 20']"
 	@echo "                                                      int4 GPTQ (W4A16, lm_head kept): size, perplexity before/after"
+	@echo "make serve MODEL=dir [PORT=8000] [HOST=127.0.0.1] [ARGS=..]  OpenAI-compatible server over an HF folder"
+	@echo "make bench-serve                                        requests/s and tokens/s at 1, 4, 16 clients (CPU, debug)"
+	@echo "make bench-serve-gpu FULL=dir INT4=dir                 one GPU: full vs int4 generation tokens/s"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval,deploy]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,dev,train,airflow,eval,deploy,serve]'
 	$(BIN)/python scripts/check_install.py
 	touch $(STAMP)
 
@@ -228,3 +231,19 @@ quantize: setup
 .PHONY: bench-quantize
 bench-quantize: setup
 	$(BIN)/python -m bench.quantize_int4 $(ARGS)
+# The OpenAI-compatible server (deploy/README.md, "Serving"): vLLM where installed, else transformers serve behind
+# deploy/guard.py. MODEL: a Hugging Face folder (train/export.py's, or python -m deploy quantize's).
+.PHONY: serve bench-serve bench-serve-gpu
+PORT ?= 8000
+HOST ?= 127.0.0.1
+serve: setup
+	@test -n "$(MODEL)" || { echo "make serve needs MODEL=path/to/hf_folder (e.g. out/run/train/hf)"; exit 2; }
+	$(BIN)/python -m deploy serve --model $(MODEL) --port $(PORT) --host $(HOST) $(ARGS)
+
+bench-serve: setup
+	$(BIN)/python -m bench.serve_throughput $(ARGS)
+
+FULL ?=
+INT4 ?=
+bench-serve-gpu: setup
+	PYTHON=$(CURDIR)/$(BIN)/python bash bench/serve_gpu_check.sh $(FULL) $(INT4)

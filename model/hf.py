@@ -8,12 +8,14 @@ from pathlib import Path
 
 import torch
 
+from common.chatml_template import CHAT_TEMPLATE
 from model.config import ModelConfig
 from model.gpt import GPTNeoX
 
 SIDECAR = "codefuse_model.json"  # our ModelConfig beside config.json: it keeps the unpadded vocab_size
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
                    "added_tokens.json", "chat_template.jinja")
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")  # a tokenizer with both gets our chat template; <|im_end|> ends a turn
 
 
 def to_hf_config(cfg: ModelConfig, **token_ids):
@@ -100,27 +102,49 @@ def from_hf_state_dict(hf_state: dict[str, torch.Tensor], cfg: ModelConfig) -> d
     return out
 
 
-def _token_ids(tokenizer_dir: str | Path | None) -> dict[str, int | None]:
+def _token_ids(tokenizer_dir: str | Path | None) -> tuple[dict[str, int | None], int | None]:
+    """(bos, eos and pad ids; the id of <|im_end|> when the tokenizer speaks ChatML, else None)."""
     if tokenizer_dir is None:
-        return {}
+        return {}, None
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    return {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    vocab = tok.get_vocab()
+    turn_end = vocab[CHATML_TOKENS[1]] if all(t in vocab for t in CHATML_TOKENS) else None
+    return {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+            "pad_token_id": tok.pad_token_id}, turn_end
+
+
+def _copy_tokenizer(tokenizer_dir: Path, out: Path, chatml: bool) -> None:
+    """The tokenizer files; a ChatML tokenizer gets the project's template (common/chatml_template.py) as
+    chat_template.jinja, and any older template in tokenizer_config.json (tokenizers saved before the template
+    mapped OpenAI's user/assistant roles) is dropped so that one template is left."""
+    for name in TOKENIZER_FILES:
+        if (tokenizer_dir / name).is_file():
+            shutil.copy2(tokenizer_dir / name, out / name)
+    if not chatml:
+        return
+    config = out / "tokenizer_config.json"
+    if config.is_file():
+        values = json.loads(config.read_text())
+        if values.pop("chat_template", None) is not None:
+            config.write_text(json.dumps(values, indent=2) + "\n")
+    (out / "chat_template.jinja").write_text(CHAT_TEMPLATE)
 
 
 def export_hf(model: GPTNeoX, out_dir: str | Path, tokenizer_dir: str | Path | None = None,
               dtype: torch.dtype | None = None, max_shard_size: str = "5GB") -> Path:
     """Write a folder GPTNeoXForCausalLM.from_pretrained loads: config.json, generation_config.json (padded ids
-    suppressed), safetensors shards (+ index when several), our config sidecar, and the tokenizer files if given.
-    dtype: cast weights on the way out (default: as they are)."""
+    suppressed; with a ChatML tokenizer <|im_end|> ends generation as <|endoftext|> does, so a chat reply stops at the
+    end of its turn), safetensors shards (+ index when several), our config sidecar, and the tokenizer files if given
+    (a ChatML one with our chat template). dtype: cast weights on the way out (default: as they are)."""
     from huggingface_hub import save_torch_state_dict
     from transformers import GenerationConfig
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = model.cfg
-    ids = _token_ids(tokenizer_dir)
+    ids, turn_end = _token_ids(tokenizer_dir)
     state = {k: (v.to(dtype) if dtype is not None else v).contiguous().cpu()
              for k, v in to_hf_state_dict(model).items()}
     save_torch_state_dict(state, out, max_shard_size=max_shard_size, metadata={"format": "pt"})
@@ -129,14 +153,13 @@ def export_hf(model: GPTNeoX, out_dir: str | Path, tokenizer_dir: str | Path | N
     hf_cfg.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
     hf_cfg.save_pretrained(out)
     padded = list(range(cfg.vocab_size, cfg.padded_vocab_size))
-    GenerationConfig(suppress_tokens=padded or None, **{k: v for k, v in ids.items() if v is not None}) \
-        .save_pretrained(out)
+    generation = {k: v for k, v in ids.items() if v is not None}
+    if turn_end is not None:
+        generation["eos_token_id"] = list(dict.fromkeys(i for i in (ids["eos_token_id"], turn_end) if i is not None))
+    GenerationConfig(suppress_tokens=padded or None, **generation).save_pretrained(out)
     (out / SIDECAR).write_text(json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True) + "\n")
     if tokenizer_dir is not None:
-        for name in TOKENIZER_FILES:
-            src = Path(tokenizer_dir) / name
-            if src.is_file():
-                shutil.copy2(src, out / name)
+        _copy_tokenizer(Path(tokenizer_dir), out, chatml=turn_end is not None)
     return out
 
 

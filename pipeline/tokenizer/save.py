@@ -5,14 +5,14 @@ import hashlib
 import json
 from pathlib import Path
 
+from common.chatml_template import CHAT_TEMPLATE
 from pipeline.tokenizer.special import EOT, FIM_MIDDLE, FIM_PAD, FIM_PREFIX, FIM_SUFFIX, IM_END, IM_START, PAD
 
 TOKENIZER_JSON = "tokenizer.json"
 TRAINING_JSON = "training.json"
 
-# transformers' apply_chat_template renders ChatML exactly as schemas/chatml.py does (roles system/human/bot)
-CHAT_TEMPLATE = ("{% for m in messages %}" + IM_START + "{{ m['role'] }}\n{{ m['content'] }}" + IM_END + "\n"
-                 "{% endfor %}{% if add_generation_prompt %}" + IM_START + "bot\n{% endif %}")
+# CHAT_TEMPLATE (common/chatml_template.py): apply_chat_template renders ChatML as schemas/chatml.py does, with
+# OpenAI's user/assistant roles mapped to human/bot
 
 
 def hf_config(model_max_length: int) -> tuple[dict, dict]:
