@@ -103,7 +103,9 @@ def stage_argv(step: str, values: typing.Mapping[str, typing.Any], out: str) -> 
     """The pipeline CLI's argv for one DAG step: a data stage, tokenizer-train, tokenize or report."""
     inputs = [a for p in values["input_paths"] for a in ("--input", p)]
     if step in DATA_STAGES:
-        return ["run", "--stages", step, "--output", out, *(inputs if step == "ingest" else []), *_sets(values)]
+        # the rejects table and the portrait once, in the report step, not after every stage
+        return ["run", "--stages", step, "--output", out, *(inputs if step == "ingest" else []), *_sets(values),
+                "--set", "run.report=false"]
     if step in TOKEN_STEPS:
         return [step, "--output", out, *_sets(values)]
     if step == "report":

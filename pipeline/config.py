@@ -31,6 +31,8 @@ class RunConfig:
     stages: list[str] = option(list(STAGES), "stages to run, in pipeline order", choices=STAGES)
     force: bool = option(False, "rerun stages even when a finished output with the same fingerprint exists")
     keep_rejected_content: bool = option(True, "keep the content of rejected rows in <stage>/status=rejected")
+    report: bool = option(True, "at the end, build the rejects table and the data portrait (the data DAG turns it "
+                                "off on its per-stage steps: its report step builds both once)")
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ def where_outputs_are(summary: dict) -> str:
           for s in summary["stages"] for name, uri in s["extra_tables"].items()],
         *[f"{s['name'] + ' kept:':<16}{s['kept_table']}" for s in summary["stages"]
           if not REGISTRY[s["name"]].main],  # side tables (sft pairs): not in "kept files"
-        f"rejects:        {summary['rejects_table']}",
+        f"rejects:        {summary['rejects_table'] or 'not built (run.report=false)'}",
         f"run manifest:   {summary['output']}/run.json",
-        f"data portrait:  {summary['output']}/report.html",
+        f"data portrait:  {summary['output']}/report.html" if summary["finished"] else
+        "data portrait:  not built (run.report=false)",
         f"config used:    {summary['config']}",
     ])

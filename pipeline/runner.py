@@ -92,6 +92,10 @@ class Runner:
             results.append(result)
             done[name] = (result.kept_table, result.fingerprint, result.kept)
             self._write_run_json(results, final=False)
+        if not self.cfg.run.report:  # a step of a larger run (the data DAG): its last step writes both, once
+            summary = self._write_run_json(results, final=False)
+            self.fs.delete(self.staging_root)
+            return summary
         with self.progress.phase("rejects table and data portrait"):
             summary = self._write_run_json(results, final=True)
             self.write_portrait(summary)

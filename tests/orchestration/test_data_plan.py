@@ -96,6 +96,9 @@ def test_plan_gives_argv_lists_the_cli_accepts(tmp_path, roots):
     assert plan["ingest"][5:7] == ["--input", str(tmp_path / "data")]
     assert "--input" not in plan["filter"] and plan["filter"][2] == "filter"
     assert plan["report"][2] == ",".join(args.DATA_STAGES)
+    # stage steps leave the rejects table and the portrait to the report step
+    assert all(plan[s][-2:] == ["--set", "run.report=false"] for s in args.DATA_STAGES)
+    assert "run.report=false" not in plan["report"]
     assert plan["tokenize"][:3] == ["tokenize", "--output", out]
     for step, argv in plan.items():
         if step == "run_dir":

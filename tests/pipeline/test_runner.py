@@ -245,8 +245,13 @@ def test_filter_alone_needs_a_finished_ingest_or_a_table(spark, mixed_run, make_
         run(make_cfg([], "run.stages=filter", output=tmp_path / "empty"), spark)
     _, summary = mixed_run
     ingest_kept = _stage(summary, "ingest")["kept_table"]
-    alone = run(make_cfg([ingest_kept], "run.stages=filter", output=tmp_path / "alone"), spark)
+    alone = run(make_cfg([ingest_kept], "run.stages=filter", "run.report=false", output=tmp_path / "alone"), spark)
     assert _stage(alone, "filter")["kept"] == _stage(summary, "filter")["kept"]
+    # run.report=false (the data DAG's stage steps): no rejects table, no portrait, the run not called finished
+    assert not alone["finished"] and alone["rejects_table"] is None
+    assert not (tmp_path / "alone" / "rejects").exists() and not (tmp_path / "alone" / "report.html").exists()
+    from pipeline.report import where_outputs_are
+    assert "rejects:        not built (run.report=false)" in where_outputs_are(alone)
 
 
 def test_rejected_content_can_be_dropped(spark, mixed, make_cfg):
