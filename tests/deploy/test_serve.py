@@ -17,8 +17,10 @@ PROMPT = "def add(a, b):"
 
 @pytest.fixture(scope="module")
 def server(debug_model_dir, tmp_path_factory):
-    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
-    proc = ServerProcess(debug_model_dir, free_port(), log=log, deadline_s=120, args=("--device", "cpu"))
+    logs = tmp_path_factory.mktemp("serve-log")
+    # no hub cache folder: transformers serve's own /v1/models scans it (a 500 where it is missing); ours must not
+    proc = ServerProcess(debug_model_dir, free_port(), log=logs / "serve.log", deadline_s=120, args=("--device", "cpu"),
+                         env={"HF_HUB_CACHE": str(logs / "no-hub-cache")})
     proc.start()
     yield proc
     proc.stop()
@@ -55,7 +57,8 @@ def streamed_text(stream, chat: bool) -> tuple[str, list]:
 
 
 def test_models_lists_the_served_folder(client, model):
-    assert [m.id for m in client.models.list().data] == [model]
+    listed = client.models.list().data
+    assert [(m.id, m.object, m.owned_by) for m in listed] == [(model, "model", "deploy")] and listed[0].created > 0
 
 
 def test_completion_returns_text_and_usage(client, model, tokenizer):
