@@ -80,6 +80,13 @@ def test_chat_is_rendered_in_our_chatml(client, model, tokenizer):
     assert 1 <= r.usage.completion_tokens <= 8
 
 
+def test_chat_max_completion_tokens_limits_the_reply(client, model):
+    # OpenAI's newer name for max_tokens; transformers serve 5.17 ignores it (1024 new tokens), the guard maps it
+    r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], temperature=0,
+                                       max_completion_tokens=3)
+    assert 1 <= r.usage.completion_tokens <= 3
+
+
 def test_streaming_completion_and_chat_match_the_whole_replies(client, model):
     whole = complete(client, model, max_tokens=12).choices[0].text
     text, chunks = streamed_text(complete(client, model, max_tokens=12, stream=True), chat=False)
@@ -152,6 +159,8 @@ LONG = "x = 1\n" * 300  # 600+ tokens against a 256-token context
     ("completions", {"prompt": PROMPT, "max_tokens": -3}, 400, "positive integer"),
     ("chat/completions", {"messages": [{"role": "user", "content": LONG}]}, 400, "context is 256 tokens"),
     ("chat/completions", {"messages": [{"role": "tool", "content": "x"}]}, 400, "role tool is not one of"),
+    ("chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 1000}, 400,
+     "max_completion_tokens is 1000"),
     ("completions", b'{"prompt": "def f(", "max_tokens": ', 422, "JSON decode error"),
 ])
 def test_bad_request_gets_4xx_with_a_reason_then_the_server_still_serves(server, model, client, route, body,
