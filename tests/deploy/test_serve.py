@@ -149,6 +149,18 @@ def post(url: str, body: bytes) -> tuple[int, dict]:
         return e.code, json.loads(e.read())
 
 
+def test_raw_streams_end_with_done(server, model):
+    for route, body in (("completions", {"prompt": PROMPT}), ("chat/completions",
+                                                               {"messages": [{"role": "user", "content": "hi"}]})):
+        raw = json.dumps({"model": model, "max_tokens": 4, "temperature": 0, "stream": True, **body}).encode()
+        request = urllib.request.Request(f"{server.url}/v1/{route}", data=raw,
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            events = [e for e in r.read().decode().split("\n\n") if e.strip()]
+        assert events[-1] == "data: [DONE]" and len(events) >= 3  # transformers serve 5.17 ends without it
+        assert all(e.startswith("data: ") for e in events)
+
+
 LONG = "x = 1\n" * 300  # 600+ tokens against a 256-token context
 
 
