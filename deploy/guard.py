@@ -4,7 +4,8 @@ transformers serve already answers malformed JSON (422, the parser's message), a
 (400) and unknown fields (422). It does not check the context: a prompt longer than the model's context, or
 prompt + max_tokens past it, is generated from anyway (positions past the trained ones), and without max_tokens it
 asks for 1024 new tokens whatever the context. This layer counts the prompt's tokens as the handler will render them,
-refuses what does not fit, and fills in max_tokens = context - prompt when it is not given (vLLM's rule). It also
+refuses what does not fit, and fills in max_tokens = context - prompt when it is not given (vLLM's rule); a chat's
+max_completion_tokens (OpenAI's newer name, which transformers serve 5.17 ignores) is passed on as max_tokens. It also
 applies OpenAI's stop semantics to the replies (deploy/stops.py) and passes logit_bias values as floats (its
 logits processor refuses integers with a 500)."""
 from __future__ import annotations
@@ -73,15 +74,17 @@ class Guard:
                              else "prompt")
         key = "max_completion_tokens" if route == "chat" and request.get("max_completion_tokens") is not None \
             else "max_tokens"
-        wanted = request.get(key)
+        wanted = request.pop(key, None) if key == "max_completion_tokens" else request.get(key)
         if wanted is None:
-            request["max_tokens"] = context - prompt
+            wanted = context - prompt
         elif isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
             raise BadRequest(f"{key} must be a positive integer, got {wanted!r}", key)
         elif prompt + wanted > context:
             raise BadRequest(f"the prompt is {prompt} tokens and {key} is {wanted}: {prompt + wanted} tokens do not "
                              f"fit this model's context of {context} tokens (ask for at most {context - prompt})",
                              key)
+        # transformers serve 5.17 reads max_tokens only (max_completion_tokens is ignored with a warning)
+        request["max_tokens"] = wanted
         return stops
 
     def prompt_tokens(self, route: str, request: dict) -> int | None:

@@ -17,8 +17,10 @@ PROMPT = "def add(a, b):"
 
 @pytest.fixture(scope="module")
 def server(debug_model_dir, tmp_path_factory):
-    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
-    proc = ServerProcess(debug_model_dir, free_port(), log=log, deadline_s=120, args=("--device", "cpu"))
+    logs = tmp_path_factory.mktemp("serve-log")
+    # no hub cache folder: transformers serve's own /v1/models scans it (a 500 where it is missing); ours must not
+    proc = ServerProcess(debug_model_dir, free_port(), log=logs / "serve.log", deadline_s=120, args=("--device", "cpu"),
+                         env={"HF_HUB_CACHE": str(logs / "no-hub-cache")})
     proc.start()
     yield proc
     proc.stop()
@@ -55,7 +57,8 @@ def streamed_text(stream, chat: bool) -> tuple[str, list]:
 
 
 def test_models_lists_the_served_folder(client, model):
-    assert [m.id for m in client.models.list().data] == [model]
+    listed = client.models.list().data
+    assert [(m.id, m.object, m.owned_by) for m in listed] == [(model, "model", "deploy")] and listed[0].created > 0
 
 
 def test_completion_returns_text_and_usage(client, model, tokenizer):
@@ -75,6 +78,13 @@ def test_chat_is_rendered_in_our_chatml(client, model, tokenizer):
     ours = render_text([messages[0], {"role": "human", "content": messages[1]["content"]}]) + "<|im_start|>bot\n"
     assert r.usage.prompt_tokens == len(tokenizer(ours)["input_ids"])  # user -> human, then the bot's turn opens
     assert 1 <= r.usage.completion_tokens <= 8
+
+
+def test_chat_max_completion_tokens_limits_the_reply(client, model):
+    # OpenAI's newer name for max_tokens; transformers serve 5.17 ignores it (1024 new tokens), the guard maps it
+    r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], temperature=0,
+                                       max_completion_tokens=3)
+    assert 1 <= r.usage.completion_tokens <= 3
 
 
 def test_streaming_completion_and_chat_match_the_whole_replies(client, model):
@@ -139,6 +149,18 @@ def post(url: str, body: bytes) -> tuple[int, dict]:
         return e.code, json.loads(e.read())
 
 
+def test_raw_streams_end_with_done(server, model):
+    for route, body in (("completions", {"prompt": PROMPT}), ("chat/completions",
+                                                               {"messages": [{"role": "user", "content": "hi"}]})):
+        raw = json.dumps({"model": model, "max_tokens": 4, "temperature": 0, "stream": True, **body}).encode()
+        request = urllib.request.Request(f"{server.url}/v1/{route}", data=raw,
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            events = [e for e in r.read().decode().split("\n\n") if e.strip()]
+        assert events[-1] == "data: [DONE]" and len(events) >= 3  # transformers serve 5.17 ends without it
+        assert all(e.startswith("data: ") for e in events)
+
+
 LONG = "x = 1\n" * 300  # 600+ tokens against a 256-token context
 
 
@@ -149,6 +171,8 @@ LONG = "x = 1\n" * 300  # 600+ tokens against a 256-token context
     ("completions", {"prompt": PROMPT, "max_tokens": -3}, 400, "positive integer"),
     ("chat/completions", {"messages": [{"role": "user", "content": LONG}]}, 400, "context is 256 tokens"),
     ("chat/completions", {"messages": [{"role": "tool", "content": "x"}]}, 400, "role tool is not one of"),
+    ("chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 1000}, 400,
+     "max_completion_tokens is 1000"),
     ("completions", b'{"prompt": "def f(", "max_tokens": ', 422, "JSON decode error"),
 ])
 def test_bad_request_gets_4xx_with_a_reason_then_the_server_still_serves(server, model, client, route, body,
