@@ -88,7 +88,26 @@ def validate(conf: typing.Mapping[str, typing.Any], event: typing.Mapping | None
         if v["quantize_manifest"] == v["manifest"]:
             raise ParamError("param 'quantize_manifest': the SFT manifest itself; calibrate and measure on rows the "
                              "model did not train on")
+        _check_group_size(v["init_from"], v["quantize_group_size"])
     return v
+
+
+def _check_group_size(init_from: str, group_size: int) -> None:
+    """The fine-tuned model keeps init_from's shape: a group size that does not divide it is refused now, not after
+    the training (a run folder's shape is only known from its checkpoint: deploy quantize checks it then)."""
+    import json
+
+    from deploy.gptq import GPTQError, check_group_size
+
+    config = Path(init_from) / "config.json"
+    if not config.is_file():
+        return
+    try:
+        check_group_size(json.loads(config.read_text()), group_size)
+    except GPTQError as e:
+        raise ParamError(f"param 'quantize_group_size': {e}") from e
+    except (ValueError, KeyError) as e:
+        raise ParamError(f"param 'init_from': {config} is not a model config ({e})") from e
 
 
 def run_dir(v: typing.Mapping[str, typing.Any], run_id: str) -> str:

@@ -129,7 +129,7 @@ def test_finetune_dag_trains_exports_quantizes_and_scores_each_task(finetune_dag
         assert json.loads((run_dir / "eval" / "passk" / "eval.json").read_text())["n_tasks"] == 1
 
 
-def test_a_hostile_form_fails_plan_once_and_submits_nothing(finetune_dag, tiny):
+def test_a_hostile_form_fails_plan_once_and_submits_nothing(finetune_dag, tiny, capfd):
     from airflow.utils.state import DagRunState
 
     conf = {"manifest": "/etc/passwd", "init_from": str(tiny["hf"]), "run_name": "hostile",
@@ -142,3 +142,6 @@ def test_a_hostile_form_fails_plan_once_and_submits_nothing(finetune_dag, tiny):
         t: "upstream_failed" for t in ("validate_manifest", "node_health", "submit", "supervise", "export_hf",
                                        "quantize", "evaluate")}
     assert not (tiny["root"] / "data" / "finetune" / "hostile").exists()
+    out = capfd.readouterr()
+    assert "AirflowFailException: refused: param 'manifest': '/etc/passwd' is outside the allowed roots" in \
+        out.out + out.err

@@ -17,7 +17,7 @@ def env(tmp_path):
         (data / folder / "manifest.json").write_text("{}")
     hf = data / "train" / "r1" / "hf"
     hf.mkdir(parents=True)
-    (hf / "config.json").write_text("{}")
+    (hf / "config.json").write_text('{"hidden_size": 128, "intermediate_size": 512}')
     event = {"hf": str(hf), "run_dir": str(hf.parent), "manifest": str(data / "tokens" / "manifest.json")}
     roots = {"PIPELINE_ALLOWED_ROOTS": str(tmp_path),
              "CODEFUSE_QUANTIZE_MANIFEST": str(data / "heldout_tokens" / "manifest.json")}
@@ -58,6 +58,7 @@ def test_the_form_wins_over_the_event(env, tmp_path):
     ({"overrides": ["data.manifest=/tmp/x"]}, "event", "set by the DAG"),
     ({"overrides": ["batch.global_batch=7"]}, "event", "trainer config"),
     ({"quantize_group_size": 4}, "event", "below the minimum"),
+    ({"quantize_group_size": 96}, "event", r"quantize_group_size': group size 96 does not divide .*\[128, 512\]"),
     ({"backend": "local", "nodes": 2}, "event", "local backend runs on one machine"),
     ({"epochs": 3}, "event", "unknown params"),
 ])
