@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
-from orchestration.assets import TOKEN_SHARDS
+from orchestration.assets import MODEL_EXPORT, TOKEN_SHARDS
 from orchestration.train_plan import param_schemas
 
 DAG_ID = "codefuse_train"
@@ -92,12 +92,16 @@ with DAG(
         print(f"attempt {verdict.attempt}: {verdict.state} at step {verdict.step} - {verdict.detail}")
         return PokeReturnValue(is_done=verdict.done, xcom_value={"attempt": verdict.attempt, "step": verdict.step})
 
-    @task
-    def export_hf(planned: dict, trained: dict) -> str:
-        """<run>/hf from the newest complete checkpoint, checked by loading it with transformers."""
+    @task(outlets=[MODEL_EXPORT])
+    def export_hf(planned: dict, trained: dict, outlet_events=None) -> str:
+        """<run>/hf from the newest complete checkpoint, checked by loading it with transformers; published as an
+        event of the codefuse_model_export Asset (the fine-tuning DAG's input)."""
         from orchestration.train_tasks import export_and_check
 
-        return export_and_check(planned["run_dir"])
+        hf = export_and_check(planned["run_dir"])
+        outlet_events[MODEL_EXPORT].extra = {"hf": hf, "run_dir": planned["run_dir"],
+                                             "manifest": planned["values"]["manifest"]}
+        return hf
 
     @task
     def evaluate(planned: dict, hf_dir: str) -> dict:

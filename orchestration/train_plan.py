@@ -110,39 +110,39 @@ def _keys() -> set[str]:
     return {k for k, _, _ in typed_config.describe(TrainConfig)}
 
 
-def _overrides(items: list[str]) -> list[str]:
+def _overrides(items: list[str], dag_keys: typing.Sequence[str] = _DAG_KEYS) -> list[str]:
     keys, out = _keys(), []
     for i, item in enumerate(items):
         key, sep, value = item.partition("=")
         if not sep or key not in keys:
             raise ParamError(f"param 'overrides[{i}]': {item!r} is not KEY=VALUE with a trainer key")
-        if key in _DAG_KEYS:
-            raise ParamError(f"param 'overrides[{i}]': {key} is set by the DAG (use manifest / output_root)")
+        if key in dag_keys:
+            raise ParamError(f"param 'overrides[{i}]': {key} is set by the DAG (use the form's own field)")
         if any(not c.isprintable() for c in value):
             raise ParamError(f"param 'overrides[{i}]': control characters in {item!r}")
         out.append(item)
     return out
 
 
-def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
-             env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
-    schemas = param_schemas()
+def check_form(conf: typing.Mapping[str, typing.Any], schemas: dict[str, dict],
+               env: typing.Mapping[str, str] | None = None, paths: typing.Sequence[str] = ("output_root",),
+               dag_keys: typing.Sequence[str] = _DAG_KEYS) -> tuple[dict[str, typing.Any], list[Path]]:
+    """(values, allowed roots): every param of `schemas` typed and ranged, the `paths` params (when not empty) under
+    the allowed roots, overrides, eval benchmark and Slurm words checked. `manifest` is left to the caller (it may
+    come from an Asset event)."""
     v = with_defaults(conf, schemas)
     for name in schemas:
-        if name not in ("manifest", "output_root", "run_name", "overrides", "eval_benchmark"):
+        if name not in ("manifest", "run_name", "overrides", "eval_benchmark", *paths):
             v[name] = check_value(name, v[name], schemas[name])
     roots = allowed_roots(env)
-    manifest = v["manifest"] or asset_manifest
-    if not manifest:
-        raise ParamError("param 'manifest': empty, and no codefuse_token_shards Asset event triggered this run")
-    v["manifest"] = check_path("manifest", manifest, roots)
-    if v["output_root"]:
-        v["output_root"] = check_path("output_root", v["output_root"], roots)
+    for name in paths:
+        if v[name]:
+            v[name] = check_path(name, v[name], roots)
     check_run_name(v["run_name"])
     if not isinstance(v["overrides"], list):
         raise ParamError(f"param 'overrides': expected a list, got {v['overrides']!r}")
     v["overrides"] = _overrides([check_value(f"overrides[{i}]", x, schemas["overrides"]["items"])
-                                 for i, x in enumerate(v["overrides"])])
+                                 for i, x in enumerate(v["overrides"])], dag_keys)
     if v["eval_benchmark"] not in ("humaneval", "humaneval-rust"):
         v["eval_benchmark"] = check_path("eval_benchmark", v["eval_benchmark"], roots)
     if v["slurm_partition"] and not _SLURM_WORD.fullmatch(v["slurm_partition"]):
@@ -151,6 +151,16 @@ def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
         raise ParamError(f"param 'slurm_time_limit': {v['slurm_time_limit']!r} is not D-HH:MM:SS / HH:MM:SS / MM")
     if v["backend"] == "local" and v["nodes"] != 1:
         raise ParamError(f"param 'nodes': the local backend runs on one machine, got {v['nodes']} (use slurm)")
+    return v, roots
+
+
+def validate(conf: typing.Mapping[str, typing.Any], asset_manifest: str | None,
+             env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
+    v, roots = check_form(conf, param_schemas(), env)
+    manifest = v["manifest"] or asset_manifest
+    if not manifest:
+        raise ParamError("param 'manifest': empty, and no codefuse_token_shards Asset event triggered this run")
+    v["manifest"] = check_path("manifest", manifest, roots)
     return v
 
 
@@ -160,24 +170,29 @@ def run_dir(v: typing.Mapping[str, typing.Any], run_id: str) -> str:
     return str(root / run_folder_name(v["run_name"], run_id))
 
 
-def trainer_overrides(v: typing.Mapping[str, typing.Any]) -> list[str]:
+def trainer_overrides(v: typing.Mapping[str, typing.Any], extra_sets: typing.Sequence[str] = ()) -> list[str]:
     sets = [f"data.manifest={v['manifest']}"]
     for name, key in TRAINER_PARAMS.items():
         if v[name] not in ("", 0):  # the form's empty value: the preset's stays
             sets.append(f"{key}={v[name] if isinstance(v[name], str) else json.dumps(v[name])}")
     # the export task writes <run>/hf from the newest checkpoint; the trainer's own export would do it twice
-    return [*sets, "run.export_hf=false", "logging.progress_bar=false", *v["overrides"]]
+    return [*sets, *extra_sets, "run.export_hf=false", "logging.progress_bar=false", *v["overrides"]]
 
 
 def plan(conf: typing.Mapping[str, typing.Any], run_id: str, asset_manifest: str | None = None,
          env: typing.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
     """Validated values, the run folder and the job spec as plain JSON (an XCom)."""
+    v = validate(conf, asset_manifest, env)
+    return planned_job(v, run_dir(v, run_id))
+
+
+def planned_job(v: dict[str, typing.Any], out: str, extra_sets: typing.Sequence[str] = ()) -> dict[str, typing.Any]:
+    """The plan of validated values `v` training into `out`, after the trainer's own loader and cross-key rules
+    accepted its settings (extra_sets: trainer keys the DAG sets besides the form's, before the overrides)."""
     from common import typed_config
     from train.config import check, grad_accum_steps, load
 
-    v = validate(conf, asset_manifest, env)
-    out = run_dir(v, run_id)
-    sets = trainer_overrides(v)
+    sets = trainer_overrides(v, extra_sets)
     try:  # the trainer's own loader and cross-key rules agree now, not an hour into a queue
         cfg = load(v["preset"], None, [*sets, f"run.output={out}"])
         check(cfg)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import torch
 
 from common.typed_config import ConfigError
-
-LOSS_MODES = ("balanced", "token")
+from train.config import SFT_LOSS_MODES as LOSS_MODES
 
 
 def task_sums(token_loss: torch.Tensor, weight: torch.Tensor, task_ids: torch.Tensor,

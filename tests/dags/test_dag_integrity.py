@@ -25,13 +25,13 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"codefuse_data", "codefuse_train"} <= set(dagbag.dag_ids)
+    assert {"codefuse_data", "codefuse_train", "codefuse_finetune"} <= set(dagbag.dag_ids)
 
 
 # tasks a retry cannot help: a refused form, shards that fail their checksums, and the job's own submission and
 # supervision (the supervisor restarts the training job itself; retrying the sensor would submit a second job)
-NO_RETRY = {("codefuse_train", "plan"), ("codefuse_train", "validate_manifest"),
-            ("codefuse_train", "submit"), ("codefuse_train", "supervise")}
+NO_RETRY = {(dag, task) for dag in ("codefuse_train", "codefuse_finetune")
+            for task in ("plan", "validate_manifest", "submit", "supervise")}
 
 
 def test_dags_have_tags_owner_and_retries(dagbag):
@@ -53,6 +53,21 @@ def test_the_training_dag_waits_on_the_shards_without_holding_a_slot(dagbag):
     assert params.get_param("backend").schema["enum"] == ["local", "slurm"]
     assert "13B" in params.get_param("flavor").schema["enum"]
     assert params.get_param("max_restarts").schema["maximum"] == 100
+
+
+def test_the_finetune_dag_runs_on_the_training_dags_export(dagbag):
+    train, dag = dagbag.dags["codefuse_train"], dagbag.dags["codefuse_finetune"]
+    assert [a.name for a in train.get_task("export_hf").outlets] == ["codefuse_model_export"]
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["codefuse_model_export"]
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "validate_manifest", "node_health", "submit",
+                                                           "supervise", "export_hf", "quantize", "evaluate"]
+    sensor = dag.get_task("supervise")
+    assert sensor.mode == "reschedule" and sensor.timeout == train.get_task("supervise").timeout
+    params = dag.params
+    assert params.get_param("preset").value == "sft" and params.get_param("quantize").value is True
+    # the training form's trainer and cluster fields, with the fine-tuning ones added
+    assert set(train.params.keys()) < set(params.keys())
+    assert {"init_from", "quantize_manifest", "quantize_group_size", "eval_task_limit"} <= set(params.keys())
 
 
 # run in a fresh interpreter: this one may already hold the suite's shared Spark session
@@ -131,7 +146,7 @@ def test_parsing_the_dags_imports_no_torch():
             "print(sorted(bag.dag_ids), 'torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.strip().endswith("['codefuse_data', 'codefuse_train'] False"), r.stdout
+    assert r.stdout.strip().endswith("['codefuse_data', 'codefuse_finetune', 'codefuse_train'] False"), r.stdout
 
 
 def test_a_packed_env_archive_is_shipped_by_every_stage_submit(monkeypatch, tmp_path):
