@@ -28,7 +28,10 @@ def _kill_trainer_once(run_dir: Path, at_step: int, stop: threading.Event, kille
                 cmd = p.cmdline()
                 if "-m" in cmd and cmd[cmd.index("-m") + 1] == "train":
                     p.send_signal(signal.SIGKILL)
-                    killed.append(beat.step)
+                    p.wait(30)
+                    # the step it died at: it may have finished (and checkpointed) steps after `beat` was read,
+                    # and it beats each step before it saves that step's checkpoint
+                    killed.append(heartbeat.read(run_dir).step)
         time.sleep(0.05)
 
 
