@@ -82,6 +82,14 @@ def test_train_dag_survives_a_killed_trainer_and_exports(data_run, monkeypatch):
     out = model.generate(tok("def parse(", return_tensors="pt").input_ids, max_new_tokens=4, do_sample=False)
     assert tok.decode(out[0]).startswith("def parse(")
     assert f"global_step{STEPS}" in (hf / "codefuse_checkpoint.txt").read_text()
+    # the export is published as a codefuse_model_export event: what the fine-tuning DAG is scheduled on
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        extras = [e.extra for e in session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.name == "codefuse_model_export").all()]
+    assert extras and extras[-1] == {"hf": str(hf), "run_dir": str(run_dir), "manifest": str(manifest)}
     result = json.loads((run_dir / "eval" / "eval.json").read_text())
     assert result["n_tasks"] == 2 and result["n_samples"] == 2 and 0.0 <= result["overall"]["pass@1"] <= 1.0
     assert sum(result["status_counts"].values()) == 2
