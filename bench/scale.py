@@ -23,8 +23,9 @@ from bench.scale_subset import MB, link_tree, list_files, select
 REPO = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = "bash ../shared/corpus/make_corpus.sh"
 PROFILES = {  # profile -> (default corpus folder, the command that builds it, from the repository root)
-    "small": ("/tmp/corpora/real", f"PROFILE=small PARTS=code {MAKE_CORPUS}"),
-    "full": ("/tmp/corpora-full/real", f"ROOT=/tmp/corpora-full PARTS=code {MAKE_CORPUS}"),
+    "small": ("/tmp/corpora-small/real", f"ROOT=/tmp/corpora-small PROFILE=small PARTS=code {MAKE_CORPUS}"),
+    # the corpus: every part (code, text, zh, ...), 76,975 files and 929.7 MB when last built
+    "full": ("/tmp/corpora/real", MAKE_CORPUS),
 }
 
 

@@ -175,6 +175,6 @@ def test_parse_hook_logs_each_parse_in_a_child_python(tmp_path):
 def test_missing_corpus_exits_2_with_the_command_that_builds_it(tmp_path, capsys):
     assert scale.main(["--corpus", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "PROFILE=small PARTS=code bash ../shared/corpus/make_corpus.sh" in err
+    assert "ROOT=/tmp/corpora-small PROFILE=small PARTS=code bash ../shared/corpus/make_corpus.sh" in err
     assert scale.main(["--profile", "full", "--corpus", str(tmp_path / "nowhere")]) == 2
-    assert "ROOT=/tmp/corpora-full PARTS=code" in capsys.readouterr().err
+    assert "build it with\n  bash ../shared/corpus/make_corpus.sh" in capsys.readouterr().err
