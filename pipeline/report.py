@@ -38,7 +38,8 @@ def where_outputs_are(summary: dict) -> str:
           if not REGISTRY[s["name"]].main],  # side tables (sft pairs): not in "kept files"
         f"rejects:        {summary['rejects_table'] or 'not built (run.report=false)'}",
         f"run manifest:   {summary['output']}/run.json",
-        f"data portrait:  {summary['output']}/report.html" if summary.get("finished", True) else
+        # built together with the rejects table, at the end of a run with run.report on
+        f"data portrait:  {summary['output']}/report.html" if summary["rejects_table"] else
         "data portrait:  not built (run.report=false)",
         f"config used:    {summary['config']}",
     ])

@@ -69,3 +69,14 @@ def data_run(airflow_db, tmp_path_factory):
             "shard_rows": 64, "shuffle_partitions": 2, "min_quality_score": 0.0}
     # the smallest vocabulary the trigger form allows: it always holds the 618 keyword forms as single tokens
     return dag.test(run_conf=conf), corpus
+
+
+def asset_extras(name: str) -> list[dict]:
+    """The extra of each event of the Asset `name`, oldest first, read back from Airflow's metadata DB."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.name == name).order_by(AssetEvent.id).all())
+        return [e.extra for e in events]

@@ -34,13 +34,9 @@ def test_dag_run_produces_shards_and_publishes_the_manifest(data_run):
     assert all((out / "tokens" / s["path"]).is_file() for s in manifest["shards"])
 
     # the Asset event carries where the manifest is and what it holds (what a training DAG would be triggered by)
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
+    from tests.dags.conftest import asset_extras
 
-    with create_session() as session:
-        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-                  .filter(AssetModel.name == "codefuse_token_shards").all())
-        extras = [e.extra for e in events]
+    extras = asset_extras("codefuse_token_shards")
     assert extras and extras[-1]["manifest"] == str(out / "tokens" / "manifest.json")
     assert extras[-1]["tokens"] == sum(s["tokens"] for s in manifest["shards"]) > 0
 

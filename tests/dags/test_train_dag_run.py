@@ -83,12 +83,9 @@ def test_train_dag_survives_a_killed_trainer_and_exports(data_run, monkeypatch):
     assert tok.decode(out[0]).startswith("def parse(")
     assert f"global_step{STEPS}" in (hf / "codefuse_checkpoint.txt").read_text()
     # the export is published as a codefuse_model_export event: what the fine-tuning DAG is scheduled on
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
+    from tests.dags.conftest import asset_extras
 
-    with create_session() as session:
-        extras = [e.extra for e in session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-                  .filter(AssetModel.name == "codefuse_model_export").all()]
+    extras = asset_extras("codefuse_model_export")
     assert extras and extras[-1] == {"hf": str(hf), "run_dir": str(run_dir), "manifest": str(manifest)}
     result = json.loads((run_dir / "eval" / "eval.json").read_text())
     assert result["n_tasks"] == 2 and result["n_samples"] == 2 and 0.0 <= result["overall"]["pass@1"] <= 1.0

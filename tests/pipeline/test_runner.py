@@ -251,7 +251,9 @@ def test_filter_alone_needs_a_finished_ingest_or_a_table(spark, mixed_run, make_
     assert not alone["finished"] and alone["rejects_table"] is None
     assert not (tmp_path / "alone" / "rejects").exists() and not (tmp_path / "alone" / "report.html").exists()
     from pipeline.report import where_outputs_are
-    assert "rejects:        not built (run.report=false)" in where_outputs_are(alone)
+    lines = where_outputs_are(alone).splitlines()
+    assert "rejects:        not built (run.report=false)" in lines
+    assert "data portrait:  not built (run.report=false)" in lines
 
 
 def test_rejected_content_can_be_dropped(spark, mixed, make_cfg):
