@@ -29,18 +29,32 @@ def role(cmdline: list[str], is_root: bool) -> str:
 
 def sample(root: psutil.Process) -> dict:
     """One sample: the time and the RSS bytes of each role, summed over the processes alive right now."""
-    out = {"t": time.time(), **dict.fromkeys(ROLES, 0), "n_workers": 0}
     try:
         procs = [root] + root.children(recursive=True)
     except psutil.Error:
-        return out
+        return {"t": time.time(), **dict.fromkeys(ROLES, 0), "n_workers": 0}
+    rows = []
     for proc in procs:
         try:
             with proc.oneshot():
-                rss, cmd = proc.memory_info().rss, proc.cmdline()
+                rows.append((proc.pid, proc.ppid(), proc.memory_info().rss, proc.cmdline()))
         except psutil.Error:  # it ended between the listing and the read
             continue
-        kind = role(cmd, proc.pid == root.pid)
+    return {"t": time.time(), **tally(rows, root.pid)}
+
+
+def tally(rows: list[tuple[int, int, int, list[str]]], root_pid: int) -> dict:
+    """RSS bytes per role and the number of worker processes, from (pid, parent pid, rss, command line) rows.
+
+    A JVM child of the JVM is the JVM forking to start a process (a Python worker) before that process has exec'd:
+    it shares the parent's pages, and counting it would double the JVM for that sample (seen: 8.6 GB for a 4.3 GB
+    JVM in one sample), so it is left out."""
+    kinds = {pid: role(cmd, pid == root_pid) for pid, _, _, cmd in rows}
+    out = {**dict.fromkeys(ROLES, 0), "n_workers": 0}
+    for pid, ppid, rss, _ in rows:
+        kind = kinds[pid]
+        if kind == "jvm" and kinds.get(ppid) == "jvm":
+            continue
         out[kind] += rss
         out["n_workers"] += kind == "workers"
     return out

@@ -142,6 +142,14 @@ def test_process_roles_by_command_line():
     assert scale_sample.role(["bash", "-c", "sleep 1"], is_root=False) == "other"
 
 
+def test_a_jvm_forking_a_worker_is_counted_once():
+    java = ["java", "-cp", "x", "org.apache.spark.deploy.SparkSubmit", "pyspark-shell"]
+    daemon = ["python", "-m", "pyspark.daemon"]
+    rows = [(1, 0, 100, ["python", "-m", "pipeline"]), (2, 1, 4000, java), (3, 2, 3900, java),
+            (4, 2, 50, daemon), (5, 4, 40, daemon)]
+    assert scale_sample.tally(rows, 1) == {"python": 100, "jvm": 4000, "workers": 90, "other": 0, "n_workers": 2}
+
+
 def test_run_sampled_sees_the_children_and_their_memory(tmp_path):
     child = tmp_path / "child.py"
     child.write_text("import time\ny = b'y' * 40_000_000\ntime.sleep(1.2)\n")
