@@ -2,6 +2,7 @@
 from schemas.tables import (
     FILES,
     LISTING,
+    PARSE_FACTS,
     QUALITY_COLUMNS,
     REJECT_COLUMNS,
     REJECTS,
@@ -17,6 +18,7 @@ from schemas.tokens import MANIFEST_NAME, TOKEN_SHARD, Manifest, ShardEntry
 __all__ = [
     "FILES",
     "LISTING",
+    "PARSE_FACTS",
     "QUALITY_COLUMNS",
     "REJECTS",
     "SFT_CHATML",

@@ -46,6 +46,22 @@ QUALITY_COLUMNS = pa.schema(
     ]
 )
 
+# What the quality stage's one parse leaves for the later stages that need the tree (segments, sft), so that they do
+# not parse again; valid while the content is the one parsed (facts_sha256), null where nothing was parsed.
+PARSE_FACTS = pa.schema(
+    [
+        pa.field("facts_sha256", pa.string(), metadata={"doc": "sha256 of the content the facts were taken from"}),
+        pa.field("segment_facts", pa.list_(pa.struct([("seg_hash", pa.int64()), ("start_line", pa.int32()),
+                                                      ("end_line", pa.int32())])),
+                 metadata={"doc": "every function and class: normalised-text hash, 1-based lines"}),
+        pa.field("sft_candidates", pa.list_(pa.struct([
+            ("name", pa.string()), ("code", pa.string()), ("comment", pa.string()), ("comment_style", pa.string()),
+            ("start_line", pa.int32()), ("end_line", pa.int32()), ("n_lines", pa.int32()),
+            ("effective_lines", pa.int32())])),
+                 metadata={"doc": "documented functions, before the sft rules"}),
+    ]
+)
+
 # One row per documented function the sft stage found: the pair, and its reject reason when the rules drop it.
 SFT_PAIRS = pa.schema(
     [

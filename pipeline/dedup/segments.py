@@ -54,20 +54,30 @@ def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list
     if spec is None:
         return []
     source = text.encode("utf-8")
-    tree = parse(source, spec.grammar, budget_ms)
-    caps = captures(tree.root_node, language)
+    root = parse(source, spec.grammar, budget_ms).root_node
+    return segments_of_tree(root, captures(root, language), source, language, min_lines)
+
+
+def segments_of_tree(root, caps: dict, source: bytes, language: str, min_lines: int) -> list[tuple[int, int, int]]:
+    """segments() from a tree already parsed with the language's own grammar and its metrics-query captures."""
     nodes = list(caps.get("fn", []))
-    if spec.grammar in CLASSES:
+    grammar = SPECS[language].grammar
+    if grammar in CLASSES:
         from tree_sitter import QueryCursor
 
-        nodes += QueryCursor(_class_query(spec.grammar)).captures(tree.root_node).get("class", [])
-    comments = [(c.start_byte, c.end_byte) for c in caps.get("comment", [])]
+        nodes += QueryCursor(_class_query(grammar)).captures(root).get("class", [])
+    comments = sorted((c.start_byte, c.end_byte) for c in caps.get("comment", []))
     out = []
     for node in nodes:
         first, last = node.start_point[0], last_row(node)
         if last - first + 1 < min_lines:
             continue
-        inner = [(a, b) for a, b in comments if a >= node.start_byte and b <= node.end_byte]
+        inner = []
+        for a, b in comments[bisect.bisect_left(comments, (node.start_byte,)):]:
+            if a >= node.end_byte:
+                break
+            if b <= node.end_byte:
+                inner.append((a, b))
         body = normalise(source[node.start_byte:node.end_byte].decode("utf-8", "replace"), inner, node.start_byte)
         digest = int.from_bytes(hashlib.blake2b(body.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
         out.append((digest, first + 1, last + 1))
@@ -75,14 +85,17 @@ def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list
 
 
 def segment_batches(batches, min_lines: int, budget_ms: float):
-    """mapInArrow body: (id, language, content) in; one row per segment out, with the file's code lines."""
+    """mapInArrow body: (id, language, content, and the quality parse's facts where the table has them) in; one row
+    per segment out, with the file's code lines."""
+    from pipeline.quality.facts import row_segments
+
     for batch in batches:
         rows = []
-        for rec in batch.select(["id", "language", "content"]).to_pylist():
+        for rec in batch.to_pylist():
             if rec["content"] is None:
                 continue
             try:
-                found = segments(rec["content"], rec["language"], min_lines, budget_ms)
+                found = row_segments(rec, min_lines, budget_ms)
             except ParseBudgetExceeded:
                 continue  # quality already rejects files over the budget; nothing to count
             nonblank = [i + 1 for i, line in enumerate(rec["content"].split("\n")) if line.strip()]
@@ -104,7 +117,8 @@ def duplicated_share(df, min_lines: int, budget_ms: float):
     from schemas.spark import spark_schema
 
     body = functools.partial(segment_batches, min_lines=min_lines, budget_ms=budget_ms)
-    segs = df.select("id", "language", "content").mapInArrow(body, spark_schema(SEGMENTS))
+    facts = [c for c in ("content_sha256", "facts_sha256", "segment_facts") if c in df.columns]
+    segs = df.select("id", "language", "content", *facts).mapInArrow(body, spark_schema(SEGMENTS))
     w = Window.partitionBy("seg_hash")
     # checkpointed here, before both results derive from it: otherwise each of them re-runs the parse
     segs = (segs.withColumn("first_copy", F.min("id").over(w)).withColumn("dup", F.col("id") != F.col("first_copy"))

@@ -274,15 +274,18 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
     }
 
 
-def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0) -> dict:
+def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None) -> dict:
     """Parse and measure one file. When its error ratio is above `tolerated_errors` and the language has a related
     grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins.
+    `facts(root, captures, source, lang)`, when given, is called on the tree of the language's own grammar and its
+    result returned under "facts".
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
     grammar = SPECS[lang].grammar
     tree = parse(source, grammar, budget_ms)
     caps = captures(tree.root_node, lang)
+    taken = facts(tree.root_node, caps, source, lang) if facts is not None else None
     ratio = error_ratio(tree.root_node, caps, SPECS[lang].offside)
     if ratio > tolerated_errors and lang in FALLBACK:
         alt = FALLBACK[lang]
@@ -293,4 +296,6 @@ def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.
             lang, grammar, caps, ratio = alt, SPECS[alt].grammar, alt_caps, alt_ratio
     out = measure_tree(caps, source, text, lang)
     out.update(syntax_ok=ratio == 0.0, error_ratio=ratio, quality_grammar=grammar)
+    if facts is not None:
+        out["facts"] = taken
     return out

@@ -6,14 +6,18 @@ import pyarrow as pa
 from pipeline import reasons
 from pipeline.config import QualityConfig
 from pipeline.quality.analyze import ParseBudgetExceeded, analyze
+from pipeline.quality.facts import facts_of_tree
 from pipeline.quality.score import composite
 from pipeline.quality.specs import SPECS
 from pipeline.stage import DETAIL, REASON, BatchStage, ensure_reject_columns
-from schemas import QUALITY_COLUMNS, with_reject_columns
+from schemas import PARSE_FACTS, QUALITY_COLUMNS, with_reject_columns
+
+ADDED = pa.schema(list(QUALITY_COLUMNS) + list(PARSE_FACTS))
 
 
 class QualityScorer(BatchStage):
-    """Adds QUALITY_COLUMNS; files of languages without a grammar pass through with quality_scored = false."""
+    """Adds QUALITY_COLUMNS, and PARSE_FACTS on the rows it keeps; files of languages without a grammar pass through
+    with quality_scored = false."""
 
     name = "quality"
     tally = ("quality_scored",)
@@ -22,9 +26,8 @@ class QualityScorer(BatchStage):
         self.cfg = cfg
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
-        base = [f for f in input_schema
-                if QUALITY_COLUMNS.get_field_index(f.name) < 0 and f.name not in (REASON, DETAIL)]
-        return with_reject_columns(pa.schema(base + list(QUALITY_COLUMNS)))
+        base = [f for f in input_schema if ADDED.get_field_index(f.name) < 0 and f.name not in (REASON, DETAIL)]
+        return with_reject_columns(pa.schema(base + list(ADDED)))
 
     def allowed_error_ratio(self, language: str) -> float:
         return self.cfg.error_ratio_by_language.get(language, self.cfg.max_error_ratio)
@@ -38,7 +41,7 @@ class QualityScorer(BatchStage):
             return None, reasons.PARSE_BUDGET_EXCEEDED, \
                 f"{size} bytes > quality.max_parse_bytes={self.cfg.max_parse_bytes}"
         try:
-            m = analyze(text, language, self.cfg.parse_budget_ms, self.allowed_error_ratio(language))
+            m = analyze(text, language, self.cfg.parse_budget_ms, self.allowed_error_ratio(language), facts_of_tree)
         except ParseBudgetExceeded as e:
             return None, reasons.PARSE_BUDGET_EXCEEDED, str(e)
         except RecursionError:
@@ -60,9 +63,9 @@ class QualityScorer(BatchStage):
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         batch = ensure_reject_columns(batch)
-        keep = [f.name for f in batch.schema if QUALITY_COLUMNS.get_field_index(f.name) < 0]
+        keep = [f.name for f in batch.schema if ADDED.get_field_index(f.name) < 0]
         batch = batch.select(keep)
-        cols = {f.name: [] for f in QUALITY_COLUMNS}
+        cols = {f.name: [] for f in ADDED}
         reasons_out = batch.column(REASON).to_pylist()
         details_out = batch.column(DETAIL).to_pylist()
         rows = zip(batch.column("content").to_pylist(), batch.column("language").to_pylist(),
@@ -75,10 +78,13 @@ class QualityScorer(BatchStage):
             for f in QUALITY_COLUMNS:
                 cols[f.name].append(m.get(f.name) if m else None)
             cols["quality_scored"][-1] = m is not None
+            facts = m["facts"] if m and not reason else {}  # a rejected row's facts would serve no later stage
+            for f in PARSE_FACTS:
+                cols[f.name].append(facts.get(f.name))
             if reason:
                 reasons_out[i], details_out[i] = reason, detail
         arrays = [batch.column(n) for n in keep if n not in (REASON, DETAIL)]
-        arrays += [pa.array(cols[f.name], type=f.type) for f in QUALITY_COLUMNS]
+        arrays += [pa.array(cols[f.name], type=f.type) for f in ADDED]
         arrays += [pa.array(reasons_out, pa.string()), pa.array(details_out, pa.string())]
-        names = [n for n in keep if n not in (REASON, DETAIL)] + QUALITY_COLUMNS.names + [REASON, DETAIL]
+        names = [n for n in keep if n not in (REASON, DETAIL)] + ADDED.names + [REASON, DETAIL]
         return pa.RecordBatch.from_arrays(arrays, names=names)

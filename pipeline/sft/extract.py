@@ -1,13 +1,13 @@
 """Functions with their documentation comments, found with tree-sitter (docstrings, Javadoc/JSDoc, ///, // above)."""
 from __future__ import annotations
 
+import bisect
 import inspect
 import re
 import textwrap
 from typing import NamedTuple
 
-from pipeline.quality import grammars
-from pipeline.quality.analyze import function_name, last_row, parse
+from pipeline.quality.analyze import captures, function_name, last_row, parse
 from pipeline.quality.specs import SPECS
 
 # nodes that may stand between a doc comment and its function
@@ -117,12 +117,15 @@ def extract(text: str, language: str, budget_ms: float = 2000.0) -> list[Candida
     spec = SPECS.get(language)
     if spec is None:
         return []
-    from tree_sitter import QueryCursor
-
     source = text.encode("utf-8")
-    tree = parse(source, spec.grammar, budget_ms)
-    caps = QueryCursor(grammars.metrics_query(language)).captures(tree.root_node)
-    comment_nodes = caps.get("comment", [])
+    root = parse(source, spec.grammar, budget_ms).root_node
+    return candidates_of_tree(captures(root, language), source, language)
+
+
+def candidates_of_tree(caps: dict, source: bytes, language: str) -> list[Candidate]:
+    """extract() from the metrics-query captures of a tree parsed with the language's own grammar."""
+    spec = SPECS[language]
+    comment_rows = sorted((c.start_point[0], last_row(c), c.start_byte) for c in caps.get("comment", []))
     comment_types = set(spec.comments)
     out = []
     for fn in sorted(caps.get("fn", []), key=lambda n: n.start_byte):
@@ -149,10 +152,11 @@ def extract(text: str, language: str, budget_ms: float = 2000.0) -> list[Candida
             start = holder.start_point[0]
         code = textwrap.dedent(_indent_of_line(source, holder.start_byte) + code)
         commented = set()
-        for c in comment_nodes:
-            if start <= c.start_point[0] and last_row(c) <= end and \
-                    (skip is None or c.start_byte != skip.start_byte):
-                commented.update(range(c.start_point[0], last_row(c) + 1))
+        for first, last, at in comment_rows[bisect.bisect_left(comment_rows, (start,)):]:
+            if first > end:
+                break
+            if last <= end and (skip is None or at != skip.start_byte):
+                commented.update(range(first, last + 1))
         code_lines = code.split("\n")
         n_lines = len(code_lines)
         blank = sum(1 for line in code_lines if not line.strip())

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from pipeline.config import SftConfig
 from pipeline.quality.analyze import ParseBudgetExceeded
-from pipeline.sft.extract import extract
+from pipeline.quality.facts import FACT_COLUMNS, row_candidates
 from pipeline.sft.rules import judge
 from pipeline.stage import REASON, BatchStage
 from schemas import SFT_CHATML, SFT_PAIRS, with_reject_columns
@@ -32,7 +32,7 @@ class SftExtractor(BatchStage):
         if row["content"] is None or (self.cfg.languages and row["language"] not in self.cfg.languages):
             return []
         try:
-            found = extract(row["content"], row["language"], self.budget_ms)
+            found = row_candidates(row, self.budget_ms)
         except ParseBudgetExceeded:
             return []  # the quality stage already rejects files that blow the budget
         out = []
@@ -52,7 +52,8 @@ class SftExtractor(BatchStage):
         return out
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        rows = batch.select(["id", "source", "repo", "path", "language", "content"]).to_pylist()
+        names = ["id", "source", "repo", "path", "language", "content", "content_sha256", *FACT_COLUMNS]
+        rows = batch.select([n for n in names if n in batch.schema.names]).to_pylist()
         return pa.RecordBatch.from_pylist([p for row in rows for p in self.pairs(row)], schema=PAIRS_SCHEMA)
 
     def extra_outputs(self, kept_df) -> dict:

@@ -1,0 +1,47 @@
+"""The facts later stages need from a file's tree, taken in the quality parse so that segments and sft parse nothing.
+
+The facts are the segment hashes of every function and class (segments filters them by length) and the documented
+functions before the sft rules. They describe the content that was parsed: `facts_sha256` is that content's sha256,
+and a stage uses them only while the row's content_sha256 still equals it. Privacy rewrites content (and its
+sha256) where it replaces a secret; such rows, and tables written before the facts existed, are parsed again.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from pipeline.dedup.segments import segments, segments_of_tree
+from pipeline.sft.extract import Candidate, candidates_of_tree, extract
+
+FACT_COLUMNS = ("facts_sha256", "segment_facts", "sft_candidates")
+
+
+def facts_of_tree(root, caps: dict, source: bytes, language: str) -> dict:
+    """The PARSE_FACTS columns of one file, from its tree in the language's own grammar and its captures."""
+    return {
+        "facts_sha256": hashlib.sha256(source).hexdigest(),
+        "segment_facts": [{"seg_hash": h, "start_line": a, "end_line": b}
+                          for h, a, b in sorted(segments_of_tree(root, caps, source, language, 1),
+                                                key=lambda s: (s[1], s[2], s[0]))],  # capture order varies
+        "sft_candidates": [c._asdict() for c in candidates_of_tree(caps, source, language)],
+    }
+
+
+def usable(row: dict) -> bool:
+    """The row carries facts taken from the content it holds now."""
+    sha = row.get("facts_sha256")
+    return sha is not None and sha == row.get("content_sha256")
+
+
+def row_segments(row: dict, min_lines: int, budget_ms: float) -> list[tuple[int, int, int]]:
+    """(hash, first line, last line) of the row's segments of at least min_lines lines, as segments() gives them."""
+    if usable(row):
+        return [(s["seg_hash"], s["start_line"], s["end_line"]) for s in row["segment_facts"]
+                if s["end_line"] - s["start_line"] + 1 >= min_lines]
+    return segments(row["content"], row["language"], min_lines, budget_ms)
+
+
+def row_candidates(row: dict, budget_ms: float) -> list[Candidate]:
+    """The row's documented functions, as extract() gives them."""
+    if usable(row):
+        return [Candidate(**c) for c in row["sft_candidates"]]
+    return extract(row["content"], row["language"], budget_ms)

@@ -1,0 +1,223 @@
+"""The quality parse's facts: segments and sft get from them what their own parse gives, without parsing; stale
+facts (content rewritten by privacy) and tables without facts fall back to a parse."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipeline.config import PrivacyConfig, QualityConfig
+from pipeline.dedup import segments as segments_module
+from pipeline.dedup.segments import segment_batches, segments
+from pipeline.ingest.records import RawRecord, to_files_batch
+from pipeline.privacy.stage import PrivacyScrubber
+from pipeline.quality import facts
+from pipeline.quality.stage import QualityScorer
+from pipeline.sft import extract as extract_module
+from pipeline.sft.extract import extract
+
+JAVA = '''package p;
+
+/** A counter that only goes up. */
+public class Counter {
+    private int n;
+
+    /**
+     * Adds one.
+     * @return the new count
+     */
+    public int inc() {
+        n += 1;
+        // never negative
+        return n;
+    }
+
+    int get() { return n; }
+}
+'''
+JS = '''/** Adds two numbers. */
+export function add(a, b) {
+  const s = a + b;
+  return s;
+}
+
+// Doubles a value.
+const twice = (x) => {
+  return x * 2;
+};
+
+class Box {
+  constructor(w) {
+    this.w = w;
+  }
+}
+'''
+GO = '''package main
+
+// Sum adds the numbers.
+func Sum(xs []int) int {
+\tt := 0
+\tfor _, x := range xs {
+\t\tt += x
+\t}
+\treturn t
+}
+
+type point struct {
+\tx, y int
+}
+'''
+RUST = '''/// Parses the input.
+#[inline]
+fn parse(s: &str) -> i32 {
+    let v = s.trim();
+    v.parse().unwrap_or(0)
+}
+
+struct P {
+    x: i32,
+}
+
+impl P {
+    /// The x.
+    fn x(&self) -> i32 {
+        self.x
+    }
+}
+'''
+C = '''#include <stdio.h>
+
+/* Prints a greeting
+   to standard output. */
+static void greet(const char *who) {
+    printf("hi %s\\n", who);
+    /* done */
+}
+
+int main(void) {
+    greet("you");
+    return 0;
+}
+'''
+CPP = '''#include <vector>
+
+// A bag of ints.
+class Bag {
+  public:
+    // Adds one item.
+    void add(int x) {
+        items.push_back(x);
+    }
+  private:
+    std::vector<int> items;
+};
+'''
+PYTHON = '''"""Temperatures."""
+
+
+class Thermo:
+    """Reads a sensor."""
+
+    def read(self, raw):
+        """Raw counts to degrees."""
+        # the sensor is offset
+        value = raw * 0.5
+
+        return value - 40
+
+
+def helper(a, b):
+    total = a + b
+    if total > 10:
+        total -= 10
+    return total
+'''
+
+
+def _stdlib(name: str) -> str:
+    return (Path(json.__file__).parent / name).read_text()
+
+
+FILES = [("A.java", JAVA), ("a.js", JS), ("main.go", GO), ("lib.rs", RUST), ("hello.c", C), ("bag.cpp", CPP),
+         ("thermo.py", PYTHON), ("decoder.py", _stdlib("decoder.py")), ("encoder.py", _stdlib("encoder.py"))]
+PERMISSIVE = QualityConfig(min_score=0.0, max_error_ratio=1.0)
+
+
+def _quality(named=FILES) -> pa.RecordBatch:
+    batch = to_files_batch([RawRecord("s", "r", path, text.encode()) for path, text in named])
+    return QualityScorer(PERMISSIVE).apply(batch)
+
+
+def _refuse_parsing(monkeypatch):
+    """From here on segments and sft may not parse: any parse they would make fails the test."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(segments_module, "parse", refuse)
+    monkeypatch.setattr(extract_module, "parse", refuse)
+
+
+def test_facts_give_what_each_stage_parse_gives_without_parsing(monkeypatch):
+    rows = _quality().to_pylist()
+    assert all(r["reject_reason"] is None and facts.usable(r) for r in rows)
+    own = {(r["path"], n): segments(r["content"], r["language"], n, 2000.0) for r in rows for n in (1, 3, 5)}
+    pairs = {r["path"]: extract(r["content"], r["language"]) for r in rows}
+    _refuse_parsing(monkeypatch)
+    for row in rows:
+        for n in (1, 3, 5):
+            assert sorted(facts.row_segments(row, n, 2000.0)) == sorted(own[row["path"], n]), row["path"]
+        assert facts.row_candidates(row, 2000.0) == pairs[row["path"]], row["path"]
+    names = {r["path"]: [c["name"] for c in r["sft_candidates"]] for r in rows}
+    assert names["A.java"] == ["inc"] and names["a.js"] == ["add"] and names["thermo.py"] == ["read"]
+    assert names["lib.rs"] == ["parse", "x"] and names["hello.c"] == ["greet"] and names["main.go"] == ["Sum"]
+    assert "raw_decode" in names["decoder.py"] and "iterencode" in names["encoder.py"]
+    written = [p for p, _ in FILES if not p.endswith("coder.py")]
+    assert sum(len(own[p, 1]) for p in written) == 20 and sum(len(pairs[p]) for p in written) == 8
+
+
+def test_segment_rows_come_from_the_facts(monkeypatch):
+    batch = _quality()
+    before = pa.Table.from_batches(segment_batches([batch], 3, 2000.0))
+    _refuse_parsing(monkeypatch)
+    after = pa.Table.from_batches(segment_batches([batch], 3, 2000.0))
+    order = [("id", "ascending"), ("start_line", "ascending"), ("end_line", "ascending")]
+    assert after.sort_by(order).equals(before.sort_by(order)) and after.num_rows > 20
+
+
+def test_rejected_rows_and_files_without_a_grammar_carry_no_facts():
+    batch = to_files_batch([RawRecord("s", "r", "x.py", b"def f(:\n  pass\n"),
+                            RawRecord("s", "r", "notes.yaml", b"a: 1\n"),
+                            RawRecord("s", "r", "ok.py", PYTHON.encode())])
+    rows = QualityScorer(QualityConfig()).apply(batch).to_pylist()
+    assert [r["reject_reason"] for r in rows] == ["syntax_error", None, None]
+    assert [r["facts_sha256"] is None for r in rows] == [True, True, False]
+    assert rows[2]["facts_sha256"] == rows[2]["content_sha256"]
+
+
+SECRET = textwrap.dedent('''
+    def connect(host):
+        """Opens the client."""
+        key = "AKIAIOSFODNN7EXAMPLQ"
+        secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKQ"
+        return client(host, key, secret)
+    ''')
+
+
+def test_content_rewritten_by_privacy_is_parsed_again():
+    kept = _quality([("creds.py", SECRET), ("thermo.py", PYTHON)])
+    scrubbed = PrivacyScrubber(PrivacyConfig()).apply(kept).to_pylist()
+    changed, same = scrubbed
+    assert changed["content"] != SECRET and "AKIAIOSFODNN7EXAMPLQ" not in changed["content"]
+    assert not facts.usable(changed) and facts.usable(same)
+    (pair,) = facts.row_candidates(changed, 2000.0)
+    assert pair == extract(changed["content"], "Python")[0] and "AKIAIOSFODNN7EXAMPLQ" not in pair.code
+    assert facts.row_segments(changed, 1, 2000.0) == segments(changed["content"], "Python", 1, 2000.0)
+
+
+def test_tables_written_before_the_facts_are_parsed():
+    row = {k: v for k, v in _quality([("thermo.py", PYTHON)]).to_pylist()[0].items() if k not in facts.FACT_COLUMNS}
+    assert not facts.usable(row)
+    assert facts.row_segments(row, 3, 2000.0) == segments(PYTHON, "Python", 3, 2000.0)
+    assert facts.row_candidates(row, 2000.0) == extract(PYTHON, "Python")
