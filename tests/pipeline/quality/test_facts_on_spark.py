@@ -1,5 +1,5 @@
-"""On the session's default run of the mixed corpus: segments and sft give the same rows from the quality parse's
-facts as from a fresh parse of every file (the facts columns dropped), privacy-rewritten files included."""
+"""On a default run of the mixed corpus: segments and sft give the same rows from the quality parse's facts as from
+a fresh parse of every file (the facts columns dropped), privacy-rewritten files included."""
 from __future__ import annotations
 
 import pytest
@@ -8,8 +8,20 @@ from pipeline.config import PipelineConfig
 from pipeline.quality.facts import FACT_COLUMNS
 from pipeline.spark.apply import apply_stage
 from pipeline.stages import batch_stage
+from tests.conftest import pipeline_cfg
 
 pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def default_run(spark, mixed_corpus, tmp_path_factory):
+    """A run of its own, not the session's mixed_default_run: built this early in the session, that shared run's
+    near table came out in another row order than later runs' (seen twice in CI; not understood yet), and the
+    determinism tests compare against it."""
+    from pipeline.runner import run
+
+    out = tmp_path_factory.mktemp("facts-run") / "run"
+    return out, run(pipeline_cfg([f"corpus={mixed_corpus[0]}"], out), spark)
 
 
 def _rows(df) -> list[dict]:
@@ -20,9 +32,8 @@ def _rows(df) -> list[dict]:
     ("segments", "near", ("id", "reject_reason", "reject_detail")),
     ("sft", "resample", None),
 ])
-def test_a_stage_gives_the_same_rows_from_facts_as_from_a_fresh_parse(spark, mixed_default_run, name, upstream,
-                                                                       columns):
-    out, summary = mixed_default_run
+def test_a_stage_gives_the_same_rows_from_facts_as_from_a_fresh_parse(spark, default_run, name, upstream, columns):
+    out, summary = default_run
     kept = spark.read.parquet(f"{out}/{upstream}/status=kept")
     usable = kept.where("facts_sha256 = content_sha256").count()
     stale = kept.where("facts_sha256 != content_sha256").count()
