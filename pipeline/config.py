@@ -159,6 +159,10 @@ class DedupConfig:
                                        "`threshold` are rejected without the exact check (256 permutations "
                                        "estimate within about 0.02)", min=0.0, max=1.0)
     max_bucket: int = option(50, "LSH buckets larger than this are linked as a star, not all pairs", min=2)
+    driver_components_max_edges: int = option(1_000_000, "near-duplicate graphs with at most this many edges get "
+                                                         "their connected components in the driver's memory "
+                                                         "(scipy), larger ones by rounds of Spark jobs; the same "
+                                                         "components either way", min=0)
     segment_min_lines: int = option(5, "functions/classes shorter than this are not segments", min=1)
     segment_max_dup_frac: float = option(0.5, "reject files with a larger share of code lines in segments first "
                                               "seen in another file", min=0.0, max=1.0)

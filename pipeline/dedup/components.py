@@ -1,8 +1,16 @@
-"""Connected components on Spark DataFrames by alternating large-star and small-star (Kiveris et al., 2014).
+"""Connected components of string-id edges, rooted at each component's smallest id: on Spark by alternating
+large-star and small-star (Kiveris et al., 2014), or in memory with scipy when the edge list is small.
 
-Edges are canonical pairs (u < v) of string ids; no edge list is ever collected to the driver. After convergence
-every component is a star around its smallest id, so each edge reads (node, root)."""
+On Spark, edges are canonical pairs (u < v) and no edge list is collected to the driver; after convergence every
+component is a star around its smallest id, so each edge reads (node, root). Both ways give the same (node, root)
+rows: roots compare ids by their UTF-8 bytes, as Spark's string order does."""
 from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+COMPONENTS = pa.schema([("node", pa.string()), ("root", pa.string())])
 
 
 def _canonical(df, a: str, b: str):
@@ -57,3 +65,37 @@ def connected_components(edges, max_rounds: int = 64):
     out = current.select(F.col("v").alias("node"), F.col("u").alias("root")).unionByName(
         roots.select(F.col("u").alias("node"), F.col("u").alias("root")))
     return out, rounds
+
+
+def components_in_memory(a: pa.Array, b: pa.Array) -> pa.Table:
+    """(node, root) for every node on an edge a[i]-b[i] that is not a self loop, root = the component's smallest
+    id (scipy's connected_components on the edges numbered by sorted id)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    a, b = (pa.chunked_array([x]) if isinstance(x, pa.Array) else x for x in (a, b))
+    a, b = a.cast(pa.string()), b.cast(pa.string())
+    loop = pc.equal(a, b)
+    a, b = a.filter(pc.invert(loop)), b.filter(pc.invert(loop))
+    nodes = pc.unique(pa.chunked_array(a.chunks + b.chunks, pa.string()))
+    nodes = nodes.take(pc.sort_indices(nodes))  # binary order, as Spark compares strings
+    if len(nodes) == 0:
+        return COMPONENTS.empty_table()
+    u = pc.index_in(a, value_set=nodes).to_numpy()
+    v = pc.index_in(b, value_set=nodes).to_numpy()
+    graph = coo_matrix((np.ones(len(u), np.int8), (u, v)), shape=(len(nodes), len(nodes)))
+    _, label = scipy_components(graph, directed=False)
+    first = np.full(label.max() + 1, len(nodes), dtype=np.int64)
+    np.minimum.at(first, label, np.arange(len(nodes)))  # the smallest index, so the smallest id, per component
+    return pa.table([nodes, nodes.take(pa.array(first[label]))], schema=COMPONENTS)
+
+
+def connected_components_on_driver(edges):
+    """((node, root) as `connected_components` gives them, number of components), computed in the driver's
+    memory: for an edge list small enough to collect, where the distributed rounds cost more in Spark jobs than
+    the whole graph does here."""
+    from schemas.spark import spark_schema
+
+    table = edges.toArrow()
+    out = components_in_memory(table.column(0), table.column(1))
+    return edges.sparkSession.createDataFrame(out, spark_schema(COMPONENTS)), len(pc.unique(out.column("root")))

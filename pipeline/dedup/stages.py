@@ -45,7 +45,7 @@ class NearDedup(_DedupStage):
     def transform(self, df):
         from pyspark.sql import functions as F
 
-        from pipeline.dedup.components import connected_components
+        from pipeline.dedup.components import connected_components, connected_components_on_driver
         from pipeline.dedup.near import candidate_pairs, lsh_params, signature_frame, survivors, verified_edges
 
         c = self.cfg
@@ -64,10 +64,16 @@ class NearDedup(_DedupStage):
         edges = pairs.where("kept").select("a", "b")
         if self.stats["edges"] == 0:
             return df
-        components, rounds = connected_components(edges)
-        self.stats["cc_rounds"] = rounds
+        if self.stats["edges"] <= c.driver_components_max_edges:
+            components, n_components = connected_components_on_driver(edges)
+            self.stats["components_on"] = "driver"
+        else:
+            components, self.stats["cc_rounds"] = connected_components(edges)
+            self.stats["components_on"] = "spark"
+            n_components = None
         best = survivors(components, sigs).localCheckpoint()
-        self.stats["components"] = best.select("survivor").distinct().count()
+        self.stats["components"] = n_components if n_components is not None else \
+            best.select("survivor").distinct().count()
         marked = df.join(best, "id", "left")
         detail = F.concat(F.lit("near-duplicate of "), F.col("survivor"), F.lit(" (component of "),
                           F.col("size").cast("string"), F.lit(" files)"))

@@ -1,13 +1,13 @@
-"""Connected components by large-star/small-star: every node maps to its component's smallest id."""
+"""Connected components, by large-star/small-star on Spark and in memory: every node maps to its component's
+smallest id, and the two ways give the same rows."""
 from __future__ import annotations
 
 import random
 
+import pyarrow as pa
 import pytest
 
-from pipeline.dedup.components import connected_components
-
-pytestmark = pytest.mark.spark
+from pipeline.dedup.components import components_in_memory, connected_components, connected_components_on_driver
 
 
 def union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -39,12 +39,52 @@ def components(spark, edges: list[tuple[str, str]]) -> tuple[dict[str, str], int
     return out, rounds
 
 
+CHAINS = [("n3", "n1"), ("n1", "n4"), ("n4", "n2"), ("m9", "m7"), ("m8", "m9")]
+
+
+def in_memory(edges: list[tuple[str, str]]) -> dict[str, str]:
+    table = components_in_memory(pa.array([a for a, _ in edges], pa.string()), pa.array([b for _, b in edges],
+                                                                                         pa.string()))
+    assert table.schema.names == ["node", "root"]
+    out = dict(zip(table.column("node").to_pylist(), table.column("root").to_pylist()))
+    assert len(out) == table.num_rows  # one root per node
+    return out
+
+
+def test_in_memory_chains_cycle_star_and_self_loops():
+    edges = CHAINS + [("c2", "c3"), ("c3", "c4"), ("c4", "c5"), ("c5", "c2"), ("s5", "s1"), ("s5", "s2"),
+                      ("s1", "s5"), ("x", "x"), ("c4", "c4")]
+    assert in_memory(edges) == {"n1": "n1", "n2": "n1", "n3": "n1", "n4": "n1", "m7": "m7", "m8": "m7",
+                                "m9": "m7", **{f"c{i}": "c2" for i in range(2, 6)}, "s1": "s1", "s2": "s1",
+                                "s5": "s1"}
+    assert in_memory([]) == {} and in_memory([("x", "x")]) == {}
+
+
+def test_in_memory_roots_are_the_smallest_id_in_utf8_byte_order():
+    # "é" (U+00E9) is above "z" in UTF-8 bytes and code points; "Z" is below "a": Spark compares bytes
+    assert in_memory([("é1", "z1"), ("z1", "Z1"), ("a2", "é2")]) == {"é1": "Z1", "z1": "Z1", "Z1": "Z1",
+                                                                     "a2": "a2", "é2": "a2"}
+
+
+@pytest.mark.spark
+def test_in_memory_equals_spark_rounds_on_random_graphs(spark):
+    rng = random.Random(11)
+    for n, m in ((40, 25), (300, 280), (200, 600)):
+        nodes = [f"f{rng.randrange(10**6):06d}" for _ in range(n)]
+        edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(m)]
+        frame = spark.createDataFrame(edges, "a string, b string")
+        found, n_components = connected_components_on_driver(frame)
+        on_driver = {r["node"]: r["root"] for r in found.collect()}
+        assert on_driver == components(spark, edges)[0] == union_find(edges) == in_memory(edges)
+        assert n_components == len(set(on_driver.values()))
+
+
+@pytest.mark.spark
 def test_chains_cycle_star_duplicates_reversed_edges_and_self_loops(spark):
-    chains = [("n3", "n1"), ("n1", "n4"), ("n4", "n2"), ("m9", "m7"), ("m8", "m9")]
     cycle = [("c2", "c3"), ("c3", "c4"), ("c4", "c5"), ("c5", "c2")]
     star = [("s5", "s1"), ("s5", "s2"), ("s5", "s3"), ("s5", "s4")]  # the hub is not the smallest id
     noise = [("c3", "c2"), ("c2", "c3"), ("s1", "s5"), ("s5", "s5"), ("c4", "c4"), ("x", "x")]
-    edges = chains + cycle + star + noise
+    edges = CHAINS + cycle + star + noise
     got, _ = components(spark, edges)
     assert got == {"n1": "n1", "n2": "n1", "n3": "n1", "n4": "n1", "m7": "m7", "m8": "m7", "m9": "m7",
                    **{f"c{i}": "c2" for i in range(2, 6)}, **{f"s{i}": "s1" for i in range(1, 6)}}
@@ -52,6 +92,7 @@ def test_chains_cycle_star_duplicates_reversed_edges_and_self_loops(spark):
     assert got == union_find(edges)
 
 
+@pytest.mark.spark
 def test_long_shuffled_chain_is_one_component_rooted_at_the_min_id(spark):
     rng = random.Random(7)
     nodes = [f"v{i:04d}" for i in range(500)]
@@ -63,6 +104,7 @@ def test_long_shuffled_chain_is_one_component_rooted_at_the_min_id(spark):
     assert rounds <= 16  # 8 on this chain; the loop allows 64
 
 
+@pytest.mark.spark
 def test_no_edges_and_max_rounds(spark):
     got, rounds = components(spark, [])
     assert (got, rounds) == ({}, 1)

@@ -87,8 +87,10 @@ def near_rows(*ids: str) -> list[tuple]:
     return [rows[i] for i in ids]
 
 
-def test_near_collapses_near_copies_to_the_best_and_reports_stats(spark):
-    stage = NearDedup(DedupConfig())  # verify=exact
+@pytest.mark.parametrize("max_edges, where, rounds", [(1_000_000, "driver", 0), (0, "spark", 2)])
+def test_near_collapses_near_copies_to_the_best_and_reports_stats(spark, max_edges, where, rounds):
+    # the components in the driver's memory and by Spark rounds: the same survivors and reasons
+    stage = NearDedup(dataclasses.replace(DedupConfig(), driver_components_max_edges=max_edges))  # verify=exact
     out = outcome(stage.transform(frame(spark, near_rows("n1", "n2", "n3", "u1", "v1", "t1", "r1"))))
     assert out == {
         "n2": KEPT,  # the highest quality score of the component
@@ -99,7 +101,8 @@ def test_near_collapses_near_copies_to_the_best_and_reports_stats(spark):
     }
     # candidates: the 3 pairs of n1-n3 (exact Jaccard 0.93-0.97) and v1 with each of them (0.80-0.83: rejected)
     assert stage.stats == {"bands": 25, "rows": 10, "candidate_pairs": 6, "edges": 3, "rejected_by_verification": 3,
-                           "files_too_short_to_minhash": 1, "cc_rounds": 2, "components": 1}
+                           "files_too_short_to_minhash": 1, "cc_rounds": rounds, "components_on": where,
+                           "components": 1}
 
 
 def test_near_without_verification_links_every_candidate(spark):
@@ -107,7 +110,8 @@ def test_near_without_verification_links_every_candidate(spark):
     out = outcome(stage.transform(frame(spark, near_rows("n1", "v1"))))
     assert out == {"v1": KEPT, "n1": (reasons.NEAR_DUPLICATE, "near-duplicate of v1 (component of 2 files)")}
     assert stage.stats == {"bands": 13, "rows": 19, "candidate_pairs": 1, "edges": 1, "rejected_by_verification": 0,
-                           "files_too_short_to_minhash": 0, "cc_rounds": 1, "components": 1}
+                           "files_too_short_to_minhash": 0, "cc_rounds": 0, "components_on": "driver",
+                           "components": 1}
 
 
 ORIGINAL = '''class Box:
