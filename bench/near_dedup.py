@@ -8,8 +8,9 @@
    same 32-bit shingle hash as ours (`hashfunc=shingle_hash32`, so the signatures are equal) and with its default
    (sha1); the shingling share of datasketch's time is printed on its own.
 3. End-to-end near-dedup wall time on N real files with the same two cores on both sides: the near stage on
-   local[2] vs datasketch with MinHash in a 2-process pool, then MinHashLSH + union-find (each hash as in 2);
-   then the near stage on 2N files, and the growth ratio.
+   local[2] (cold: the Spark application's first near stage; warm: a second one, as near runs in a pipeline after
+   earlier stages) vs datasketch with MinHash in a 2-process pool, then MinHashLSH + union-find (each hash as in
+   2); then the near stage on 2N files, and the growth ratio.
 """
 from __future__ import annotations
 
@@ -159,7 +160,8 @@ def accuracy(spark, root: str) -> None:
         print(f"   {label:<26} {c:>10.2%} {lost:>12} {u:>12.3%}")
     st = near["stats"]
     print(f"   ours: {st['candidate_pairs']} candidate pairs, {st['rejected_by_verification']} rejected by "
-          f"verification, {st['edges']} edges, {st.get('components', 0)} components, {st['cc_rounds']} CC rounds")
+          f"verification, {st['edges']} edges, {st.get('components', 0)} components\n"
+          f"   components found on the {st.get('components_on', 'driver')} ({st['cc_rounds']} Spark rounds)")
 
 
 def load_texts(corpus: str, n: int) -> list[tuple[str, str]]:
@@ -215,22 +217,27 @@ def signature_speed(texts: list[tuple[str, str]]) -> None:
 def end_to_end(spark, texts: list[tuple[str, str]], n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         times = {}
-        for size in (n, 2 * n):
+        # n files twice: the first near stage of this Spark application pays for starting Python workers and
+        # the JVM's first plans (cold); the second runs as near does in a pipeline run, after earlier stages (warm)
+        for label, size in (("cold", n), ("warm", n), ("warm", 2 * n)):
             path = os.path.join(tmp, f"files{size}.jsonl")
             with open(path, "w", encoding="utf-8") as f:
                 for rel, text in texts[:size]:
                     f.write(json.dumps({"path": rel, "content": text}) + "\n")
             summary = run_near(spark, [f"n{size}={path}"], os.path.join(tmp, f"run{size}"), fmt="jsonl")
-            times[size] = next(s for s in summary["stages"] if s["name"] == "near")["seconds"]
+            times[label, size] = next(s for s in summary["stages"] if s["name"] == "near")["seconds"]
         docs = {rel: t.encode("utf-8") for rel, t in texts[:n]}
         ds = {label: datasketch_dedup(docs, hash32, processes=2)[1]
               for label, hash32 in (("same 32-bit hash", True), ("default sha1", False))}
     print(f"\n3. near-dedup wall time on {n:,} real files, two cores each (the near stage; ingest not counted)")
-    print(f"   ours local[2] {times[n]:.1f} s")
+    warm, cold = times["warm", n], times["cold", n]
+    print(f"   ours local[2] {warm:.1f} s warm (as in a pipeline run), {cold:.1f} s cold (the application's first "
+          f"near stage)")
     for label, t in ds.items():
-        print(f"   datasketch 2 processes, {label:<17} {t:.1f} s   ours faster by {t / times[n]:.1f}x  (goal >= 3x)")
-    print(f"   ours on {2 * n:,} files {times[2 * n]:.1f} s: growth {times[2 * n] / times[n]:.2f}x for 2x the files"
-          f"  (goal <= 2.2x)")
+        print(f"   datasketch 2 processes, {label:<17} {t:.1f} s   ours faster by {t / warm:.1f}x warm, "
+              f"{t / cold:.1f}x cold  (goal >= 3x)")
+    print(f"   ours on {2 * n:,} files {times['warm', 2 * n]:.1f} s warm: growth {times['warm', 2 * n] / warm:.2f}x "
+          f"for 2x the files  (goal <= 2.2x)")
 
 
 def main() -> int:

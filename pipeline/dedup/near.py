@@ -86,11 +86,13 @@ def candidate_pairs(sigs, bands: int, rows: int, max_bucket: int):
     return small.unionByName(large).distinct()
 
 
-def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_tokens: int, margin: float = 0.1):
+def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_tokens: int, margin: float = 0.1,
+                   broadcast_ids: int = 1_000_000):
     """Candidate pairs with their Jaccard and whether it reaches the threshold. "estimate": from the signatures;
     "exact": the two files' shingle sets, computed only for pairs whose estimate is within `margin` of the
     threshold (256 permutations estimate with a standard deviation near 0.02, so the margin loses no true pair);
-    "none": every candidate is kept."""
+    "none": every candidate is kept. Up to `broadcast_ids` files to check are picked out of `contents` by a
+    broadcast of their ids, more by a shuffle join."""
     from pyspark.sql import functions as F
 
     if mode == "none":
@@ -106,9 +108,13 @@ def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_t
     close = est.where(F.col("jaccard") >= F.lit(threshold - margin)).select("a", "b")
     far = est.where(F.col("jaccard") < F.lit(threshold - margin)).withColumn("kept", F.lit(False))
     # each file's shingle set once (not once per pair it is in), then set intersections per pair
-    involved = close.select(F.col("a").alias("id")).unionByName(close.select(F.col("b").alias("id"))).distinct()
+    involved = close.select(F.col("a").alias("id")).unionByName(close.select(F.col("b").alias("id"))).distinct() \
+                    .localCheckpoint()
+    if involved.count() <= broadcast_ids:  # the ids go to every task: no shuffle of every file's content
+        involved = F.broadcast(involved)
     body = functools.partial(shingle_set_batches, shingle_tokens=shingle_tokens)
-    sets = contents.select("id", "content").join(involved, "id").mapInArrow(body, "id string, shingles binary")
+    sets = contents.select("id", "content").join(involved, "id", "left_semi").mapInArrow(
+        body, "id string, shingles binary")
     exact = F.arrow_udf(_exact_udf, returnType="double")
     checked = (close.join(sets.withColumnRenamed("id", "a").withColumnRenamed("shingles", "set_a"), "a")
                     .join(sets.withColumnRenamed("id", "b").withColumnRenamed("shingles", "set_b"), "b")

@@ -68,8 +68,9 @@ def test_verified_edges_by_estimate_exact_jaccard_or_none(spark):
     sigs = spark.createDataFrame(ROWS, SIGS)
     pairs = spark.createDataFrame([("a", "b"), ("c", "e"), ("f", "g"), ("f", "h"), ("f", "i")], "a string, b string")
 
-    def edges(mode: str, threshold: float, contents=None, margin: float = 1.0) -> list[tuple]:
-        out = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1, margin=margin)
+    def edges(mode: str, threshold: float, contents=None, margin: float = 1.0, broadcast_ids: int = 10) -> list:
+        out = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1, margin=margin,
+                             broadcast_ids=broadcast_ids)
         return sorted((r["a"], r["b"], r["jaccard"], r["kept"]) for r in out.collect())
 
     # the share of equal signature values
@@ -81,9 +82,11 @@ def test_verified_edges_by_estimate_exact_jaccard_or_none(spark):
     contents = spark.createDataFrame(
         [("a", "p q r s"), ("b", "p q r s t"), ("c", "p q"), ("e", "x y"), ("f", "m n o"), ("g", "o n m"),
          ("h", "m n"), ("i", "")], "id string, content string")
-    assert edges("exact", 0.8, contents) == [
-        ("a", "b", 0.8, True), ("c", "e", 0.0, False), ("f", "g", 1.0, True), ("f", "h", 2 / 3, False),
-        ("f", "i", 0.0, False)]
+    exact = [("a", "b", 0.8, True), ("c", "e", 0.0, False), ("f", "g", 1.0, True), ("f", "h", 2 / 3, False),
+             ("f", "i", 0.0, False)]
+    assert edges("exact", 0.8, contents) == exact
+    # the 8 files to check picked out of the contents by a shuffle join instead of a broadcast of their ids
+    assert edges("exact", 0.8, contents, broadcast_ids=7) == exact
     # pairs whose estimate is more than `margin` below the threshold are dropped on the estimate alone
     assert edges("exact", 0.8, contents, margin=0.4) == [
         ("a", "b", 0.8, True), ("c", "e", 0.25, False), ("f", "g", 0.25, False), ("f", "h", 0.25, False),
