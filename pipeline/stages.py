@@ -58,7 +58,7 @@ class Privacy(Stage):
     @classmethod
     def build(cls, cfg):
         from pipeline.privacy.stage import PrivacyScrubber
-        return PrivacyScrubber(cfg.privacy)
+        return PrivacyScrubber(cfg.privacy, cfg.quality.parse_budget_ms)
 
 
 class Detox(Stage):

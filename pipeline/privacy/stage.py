@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from pipeline.config import PrivacyConfig
 from pipeline.privacy.scrub import scrub_array
+from pipeline.quality.facts import FACT_COLUMNS, facts_of
 from pipeline.stage import DETAIL, REASON, BatchStage, ensure_reject_columns
 from schemas import with_reject_columns
 
@@ -30,13 +31,14 @@ class PrivacyScrubber(BatchStage):
     """Adds PII_COLUMNS; content, size_bytes and content_sha256 change only on rows where something was replaced.
 
     The other measured columns (n_lines, line lengths, alnum_frac) keep their ingest values: they describe the file
-    the filter judged, and `id` stays the file's identity."""
+    the filter judged, and `id` stays the file's identity. A replaced row that carried the quality parse's facts
+    gets them afresh from one parse of its new content, so segments and sft need not parse it (twice)."""
 
     name = "privacy"
     sums = tuple(PII_COLUMNS.names)
 
-    def __init__(self, cfg: PrivacyConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: PrivacyConfig, budget_ms: float = 2000.0):
+        self.cfg, self.budget_ms = cfg, budget_ms
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         base = [f for f in input_schema
@@ -53,6 +55,8 @@ class PrivacyScrubber(BatchStage):
         new = {"content": content.to_pylist(), "size_bytes": batch.column("size_bytes").to_pylist(),
                "content_sha256": batch.column("content_sha256").to_pylist(),
                **{c: [None] * batch.num_rows for c in COLUMN_OF.values()}}
+        had_facts = _facts_taken_from_content(batch)
+        refreshed: dict[int, dict] = {}
         for i, (text, found) in enumerate(scrub_array(texts, types, self.cfg.min_secret_entropy)):
             if found is None:
                 continue
@@ -62,5 +66,33 @@ class PrivacyScrubber(BatchStage):
                 data = text.encode("utf-8")
                 new["content"][i], new["size_bytes"][i], new["content_sha256"][i] = \
                     text, len(data), hashlib.sha256(data).hexdigest()
+                if had_facts[i] and (taken := facts_of(text, batch.column("language")[i].as_py(),
+                                                       self.budget_ms)) is not None:
+                    refreshed[i] = taken
         arrays = [pa.array(new[f.name], f.type) if f.name in new else batch.column(f.name) for f in schema]
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        out = pa.RecordBatch.from_arrays(arrays, schema=schema)
+        return _with_facts(out, refreshed) if refreshed else out
+
+
+def _facts_taken_from_content(batch: pa.RecordBatch) -> list[bool]:
+    """Per row: it carries facts of the content it holds (a table without the facts columns has none)."""
+    if batch.schema.get_field_index("facts_sha256") < 0:
+        return [False] * batch.num_rows
+    same = pc.equal(batch.column("facts_sha256"), batch.column("content_sha256"))
+    return pc.fill_null(same, False).to_pylist()
+
+
+def _with_facts(batch: pa.RecordBatch, refreshed: dict[int, dict]) -> pa.RecordBatch:
+    """`batch` with the facts columns of the rows in `refreshed` replaced (the others' values are not copied
+    through Python: the new values are appended and every row is taken from old or new)."""
+    rows = sorted(refreshed)
+    take = list(range(batch.num_rows))
+    for k, i in enumerate(rows):
+        take[i] = batch.num_rows + k
+    take = pa.array(take, pa.int64())
+    for name in FACT_COLUMNS:
+        index = batch.schema.get_field_index(name)
+        field = batch.schema.field(index)
+        added = pa.array([refreshed[i][name] for i in rows], field.type)
+        batch = batch.set_column(index, field, pa.concat_arrays([batch.column(index), added]).take(take))
+    return batch

@@ -2,14 +2,17 @@
 
 The facts are the segment hashes of every function and class (segments filters them by length) and the documented
 functions before the sft rules. They describe the content that was parsed: `facts_sha256` is that content's sha256,
-and a stage uses them only while the row's content_sha256 still equals it. Privacy rewrites content (and its
-sha256) where it replaces a secret; such rows, and tables written before the facts existed, are parsed again.
+and a stage uses them only while the row's content_sha256 still equals it. Privacy, where it replaces a secret,
+parses the rewritten content once and takes its facts afresh (`facts_of`); a row whose new parse ran past the
+budget, and tables written before the facts existed, are parsed again by segments and sft.
 """
 from __future__ import annotations
 
 import hashlib
 
 from pipeline.dedup.segments import segments, segments_of_tree
+from pipeline.quality.analyze import ParseBudgetExceeded, captures, parse
+from pipeline.quality.specs import SPECS
 from pipeline.sft.extract import Candidate, candidates_of_tree, extract
 
 FACT_COLUMNS = ("facts_sha256", "segment_facts", "sft_candidates")
@@ -24,6 +27,20 @@ def facts_of_tree(root, caps: dict, source: bytes, language: str) -> dict:
                                                 key=lambda s: (s[1], s[2], s[0]))],  # capture order varies
         "sft_candidates": [c._asdict() for c in candidates_of_tree(caps, source, language)],
     }
+
+
+def facts_of(text: str, language: str, budget_ms: float) -> dict | None:
+    """The PARSE_FACTS columns of a file parsed on its own; None for a language without a grammar or a parse that
+    runs past the budget."""
+    spec = SPECS.get(language)
+    if spec is None:
+        return None
+    source = text.encode("utf-8")
+    try:
+        root = parse(source, spec.grammar, budget_ms).root_node
+    except ParseBudgetExceeded:
+        return None
+    return facts_of_tree(root, captures(root, language), source, language)
 
 
 def usable(row: dict) -> bool:

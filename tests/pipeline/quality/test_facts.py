@@ -1,5 +1,5 @@
-"""The quality parse's facts: segments and sft get from them what their own parse gives, without parsing; stale
-facts (content rewritten by privacy) and tables without facts fall back to a parse."""
+"""The quality parse's facts: segments and sft get from them what their own parse gives, without parsing; privacy
+takes them afresh for content it rewrites; stale facts and tables without facts fall back to a parse."""
 from __future__ import annotations
 
 import json
@@ -205,15 +205,39 @@ SECRET = textwrap.dedent('''
     ''')
 
 
-def test_content_rewritten_by_privacy_is_parsed_again():
+def test_content_rewritten_by_privacy_gets_fresh_facts_from_one_parse(monkeypatch):
     kept = _quality([("creds.py", SECRET), ("thermo.py", PYTHON)])
-    scrubbed = PrivacyScrubber(PrivacyConfig()).apply(kept).to_pylist()
-    changed, same = scrubbed
+    scrubbed = PrivacyScrubber(PrivacyConfig()).apply(kept)
+    assert scrubbed.schema == PrivacyScrubber(PrivacyConfig()).output_schema(kept.schema)
+    changed, same = scrubbed.to_pylist()
     assert changed["content"] != SECRET and "AKIAIOSFODNN7EXAMPLQ" not in changed["content"]
-    assert not facts.usable(changed) and facts.usable(same)
+    assert facts.usable(changed) and facts.usable(same)
+    assert {k: changed[k] for k in facts.FACT_COLUMNS} == facts.facts_of(changed["content"], "Python", 2000.0)
+    assert {k: same[k] for k in facts.FACT_COLUMNS} == {k: v for k, v in kept.to_pylist()[1].items()
+                                                        if k in facts.FACT_COLUMNS}  # untouched row: as it was
+    pair_parsed = extract(changed["content"], "Python")[0]
+    segments_parsed = segments(changed["content"], "Python", 1, 2000.0)
+    _refuse_parsing(monkeypatch)
+    (pair,) = facts.row_candidates(changed, 2000.0)
+    assert pair == pair_parsed and "AKIAIOSFODNN7EXAMPLQ" not in pair.code
+    assert facts.row_segments(changed, 1, 2000.0) == segments_parsed
+
+
+def test_content_rewritten_by_privacy_whose_parse_runs_out_of_budget_is_parsed_again(monkeypatch):
+    from pipeline.privacy import stage as privacy_stage
+
+    kept = _quality([("creds.py", SECRET)])
+    monkeypatch.setattr(privacy_stage, "facts_of", lambda *_args: None)  # the parse ran past the budget
+    (changed,) = PrivacyScrubber(PrivacyConfig()).apply(kept).to_pylist()
+    assert "AKIAIOSFODNN7EXAMPLQ" not in changed["content"] and not facts.usable(changed)
     (pair,) = facts.row_candidates(changed, 2000.0)
     assert pair == extract(changed["content"], "Python")[0] and "AKIAIOSFODNN7EXAMPLQ" not in pair.code
     assert facts.row_segments(changed, 1, 2000.0) == segments(changed["content"], "Python", 1, 2000.0)
+
+
+def test_facts_of_a_file_without_a_grammar_or_over_the_budget_are_none():
+    assert facts.facts_of("a: 1\n", "YAML", 2000.0) is None
+    assert facts.facts_of(_stdlib("decoder.py") * 50, "Python", 0.001) is None
 
 
 def test_tables_written_before_the_facts_are_parsed():

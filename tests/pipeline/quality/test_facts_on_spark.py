@@ -1,10 +1,11 @@
-"""On a default run of the mixed corpus: segments and sft give the same rows from the quality parse's facts as from
-a fresh parse of every file (the facts columns dropped), privacy-rewritten files included."""
+"""On a default run of the mixed corpus: segments and sft give the same rows from the parse's facts as from a fresh
+parse of every file (the facts columns dropped), files privacy rewrote (and took fresh facts of) included."""
 from __future__ import annotations
 
 import pytest
 
 from pipeline.config import PipelineConfig
+from pipeline.privacy.stage import PII_COLUMNS
 from pipeline.quality.facts import FACT_COLUMNS
 from pipeline.spark.apply import apply_stage
 from pipeline.stages import batch_stage
@@ -37,7 +38,9 @@ def test_a_stage_gives_the_same_rows_from_facts_as_from_a_fresh_parse(spark, def
     kept = spark.read.parquet(f"{out}/{upstream}/status=kept")
     usable = kept.where("facts_sha256 = content_sha256").count()
     stale = kept.where("facts_sha256 != content_sha256").count()
-    assert usable >= 10 and stale >= 1  # both paths: facts, and files privacy rewrote
+    rewritten = kept.where(" + ".join(f"coalesce({c}, 0)" for c in PII_COLUMNS.names) + " > 0") \
+                    .where("facts_sha256 = content_sha256").count()
+    assert usable >= 10 and rewritten >= 1 and stale == 0  # privacy took fresh facts of what it rewrote
     cfg = PipelineConfig()
     with_facts = apply_stage(kept, batch_stage(name, cfg))
     parsed = apply_stage(kept.drop(*FACT_COLUMNS), batch_stage(name, cfg))
