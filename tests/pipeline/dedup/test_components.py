@@ -67,16 +67,16 @@ def test_in_memory_roots_are_the_smallest_id_in_utf8_byte_order():
 
 
 @pytest.mark.spark
-def test_in_memory_equals_spark_rounds_on_random_graphs(spark):
+def test_on_driver_equals_union_find_on_random_graphs(spark):
+    # the Spark rounds equal union_find on the graphs of the tests below (and the in-memory way there too)
     rng = random.Random(11)
-    for n, m in ((40, 25), (300, 280), (200, 600)):
-        nodes = [f"f{rng.randrange(10**6):06d}" for _ in range(n)]
+    nodes = [f"f{rng.randrange(10**6):06d}" for _ in range(300)]
+    for m in (120, 600):  # many small components; one giant one
         edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(m)]
-        frame = spark.createDataFrame(edges, "a string, b string")
-        found, n_components = connected_components_on_driver(frame)
+        found, n_components = connected_components_on_driver(spark.createDataFrame(edges, "a string, b string"))
         on_driver = {r["node"]: r["root"] for r in found.collect()}
-        assert on_driver == components(spark, edges)[0] == union_find(edges) == in_memory(edges)
-        assert n_components == len(set(on_driver.values()))
+        assert on_driver == union_find(edges) == in_memory(edges)
+        assert n_components == len(set(on_driver.values())) >= 1
 
 
 @pytest.mark.spark
@@ -89,7 +89,7 @@ def test_chains_cycle_star_duplicates_reversed_edges_and_self_loops(spark):
     assert got == {"n1": "n1", "n2": "n1", "n3": "n1", "n4": "n1", "m7": "m7", "m8": "m7", "m9": "m7",
                    **{f"c{i}": "c2" for i in range(2, 6)}, **{f"s{i}": "s1" for i in range(1, 6)}}
     assert "x" not in got  # a node with only a self loop has no edge
-    assert got == union_find(edges)
+    assert got == union_find(edges) == in_memory(edges)
 
 
 @pytest.mark.spark
@@ -100,7 +100,7 @@ def test_long_shuffled_chain_is_one_component_rooted_at_the_min_id(spark):
     edges = [(nodes[i], nodes[i + 1]) if rng.random() < 0.5 else (nodes[i + 1], nodes[i]) for i in range(499)]
     rng.shuffle(edges)
     got, rounds = components(spark, edges)
-    assert got == union_find(edges) == {n: "v0000" for n in nodes}
+    assert got == union_find(edges) == in_memory(edges) == {n: "v0000" for n in nodes}
     assert rounds <= 16  # 8 on this chain; the loop allows 64
 
 
