@@ -65,15 +65,13 @@ class NearDedup(_DedupStage):
         if self.stats["edges"] == 0:
             return df
         if self.stats["edges"] <= c.driver_components_max_edges:
-            components, n_components = connected_components_on_driver(edges)
+            components, self.stats["components"] = connected_components_on_driver(edges)
             self.stats["components_on"] = "driver"
         else:
             components, self.stats["cc_rounds"] = connected_components(edges)
+            self.stats["components"] = components.select("root").distinct().count()  # one survivor per root
             self.stats["components_on"] = "spark"
-            n_components = None
         best = survivors(components, sigs).localCheckpoint()
-        self.stats["components"] = n_components if n_components is not None else \
-            best.select("survivor").distinct().count()
         marked = df.join(best, "id", "left")
         detail = F.concat(F.lit("near-duplicate of "), F.col("survivor"), F.lit(" (component of "),
                           F.col("size").cast("string"), F.lit(" files)"))
