@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 INPUT  ?=
 OUTPUT ?= out/run
 ARGS   ?=
+# make test: pytest-xdist workers; the tests sharing the Spark session, the Airflow DB or the Slurm stay on one
+TEST_WORKERS ?= 2
 SPARK_MASTER_URL ?= spark://127.0.0.1:7077
 # make cluster-up: WORKERS standalone workers of WORKER_CORES cores and WORKER_MEMORY each
 WORKERS       ?= 2
@@ -92,7 +94,7 @@ run: setup
 	  --no-progress --skip-without-sandbox --out $(OUTPUT)/train/eval
 
 test: setup
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # One process: plain python (a world of one); several: the deepspeed launcher, which appends --local_rank.
 TRAIN_ARGS = --preset $(PRESET) $(if $(FLAVOR),--set model.flavor=$(FLAVOR)) --set data.manifest=$(MANIFEST) \

@@ -1,5 +1,5 @@
 """Shared fixtures: one session-scoped local[2] SparkSession, a small run config writing under tmp_path, and a real
-one-node Slurm (scripts/slurm_local.sh) for the tests that submit to it."""
+one-node Slurm (scripts/slurm_local.sh) for the tests that submit to it; the grouping of tests for pytest-xdist."""
 from __future__ import annotations
 
 import os
@@ -23,6 +23,42 @@ def spark():
     session = get_session(TEST_SPARK)
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True)
+def spark_settings_restored(request):
+    """After a test that had the session, its per-query settings are the test ones again: a run in the test's own
+    process (`pipeline.cli.main`, get_session with another config) sets shuffle partitions and Arrow batch sizes on
+    the shared session, and every later test would run with them (8 shuffle partitions and 1,000-row batches where
+    the tests mean 2 and 200)."""
+    yield
+    if "spark" in request.fixturenames:
+        from pipeline.spark.session import PER_QUERY_SETTINGS, session_conf
+
+        conf = session_conf(TEST_SPARK)
+        session = request.getfixturevalue("spark")
+        for key in PER_QUERY_SETTINGS:
+            session.conf.set(key, conf[key])
+
+
+# A session-wide resource lives once per pytest-xdist worker: the tests that share one run on one worker (with
+# `--dist loadgroup`, as `make test` runs them), so there is still one SparkSession, one Airflow DB and one Slurm.
+SHARED_BY_GROUP = (("spark", "spark"), ("airflow_db", "airflow"), ("slurm_conf", "slurm"))
+
+
+def xdist_group_of(fixturenames) -> str | None:
+    """The worker group of a test that uses one of the shared session fixtures (the first in SHARED_BY_GROUP)."""
+    return next((group for fixture, group in SHARED_BY_GROUP if fixture in fixturenames), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the test ids
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = xdist_group_of(getattr(item, "fixturenames", ()))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pipeline_cfg(inputs, output, *overrides: str) -> PipelineConfig:

@@ -9,6 +9,9 @@ from pathlib import Path
 from pipeline.config import SparkConfig
 
 QUIET_LOG4J = "log4j2-quiet.properties"
+# the settings get_session applies to a session that already exists (the others are fixed when it starts)
+PER_QUERY_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.execution.arrow.maxRecordsPerBatch",
+                      "spark.sql.execution.arrow.maxBytesPerBatch")
 
 
 def under_spark_submit() -> bool:
@@ -85,7 +88,6 @@ def get_session(cfg: SparkConfig, verbose: bool = False):
     if not verbose:
         quiet_spark_logs(spark)
     # getOrCreate keeps an existing session's static settings; the per-query ones still apply
-    for key in ("spark.sql.shuffle.partitions", "spark.sql.execution.arrow.maxRecordsPerBatch",
-                "spark.sql.execution.arrow.maxBytesPerBatch"):
+    for key in PER_QUERY_SETTINGS:
         spark.conf.set(key, conf[key])
     return spark
