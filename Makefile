@@ -94,7 +94,7 @@ run: setup
 	  --no-progress --skip-without-sandbox --out $(OUTPUT)/train/eval
 
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(ARGS)
 
 # One process: plain python (a world of one); several: the deepspeed launcher, which appends --local_rank.
 TRAIN_ARGS = --preset $(PRESET) $(if $(FLAVOR),--set model.flavor=$(FLAVOR)) --set data.manifest=$(MANIFEST) \

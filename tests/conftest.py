@@ -43,22 +43,31 @@ def spark_settings_restored(request):
 
 # A session-wide resource lives once per pytest-xdist worker: the tests that share one run on one worker (with
 # `--dist loadgroup`, as `make test` runs them), so there is still one SparkSession, one Airflow DB and one Slurm.
+# Every other test goes with its module, whose module-scoped fixtures (a training run, token shards) are then built
+# once, not on each worker.
 SHARED_BY_GROUP = (("spark", "spark"), ("airflow_db", "airflow"), ("slurm_conf", "slurm"))
+# Units that start first, so that no long one is left alone at the end: the shared groups, then the training modules.
+FIRST_MODULES = "tests/train/"
 
 
-def xdist_group_of(fixturenames) -> str | None:
-    """The worker group of a test that uses one of the shared session fixtures (the first in SHARED_BY_GROUP)."""
-    return next((group for fixture, group in SHARED_BY_GROUP if fixture in fixturenames), None)
+def xdist_group_of(fixturenames, module: str) -> str:
+    """The worker group of a test: the first shared session fixture it uses (SHARED_BY_GROUP), else its module."""
+    return next((group for fixture, group in SHARED_BY_GROUP if fixture in fixturenames), module)
+
+
+def xdist_order(group: str) -> int:
+    return 0 if group in dict(SHARED_BY_GROUP).values() else 1 if group.startswith(FIRST_MODULES) else 2
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the test ids
 def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist"):
+    if not getattr(config.option, "loadgroup", False):  # set in pytest-xdist's workers under --dist loadgroup
         return
+    groups = {}
     for item in items:
-        group = xdist_group_of(getattr(item, "fixturenames", ()))
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+        groups[item] = xdist_group_of(getattr(item, "fixturenames", ()), item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    items.sort(key=lambda item: xdist_order(groups[item]))  # stable: each group keeps its tests' order
 
 
 def pipeline_cfg(inputs, output, *overrides: str) -> PipelineConfig:
