@@ -8,6 +8,9 @@ STATE=${SLURM_LOCAL_DIR:-/tmp/codefuse-slurm}
 CTLD_PORT=${SLURM_LOCAL_CTLD_PORT:-6817}
 D_PORT=${SLURM_LOCAL_D_PORT:-6818}
 MIN_JOB_AGE=${SLURM_LOCAL_MIN_JOB_AGE:-300}   # seconds a finished job stays in `scontrol show job`
+# two clusters on one host (parallel test workers) must not hand out the same job ids: the training job's
+# rendezvous port is 20000 + job id % 20000
+FIRST_JOB_ID=${SLURM_LOCAL_FIRST_JOB_ID:-1}
 MUNGE_KEY=${MUNGE_KEY:-/etc/munge/munge.key}
 CONF="$STATE/slurm.conf"
 NODE=$(hostname)
@@ -70,6 +73,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 KillWait=5
 MinJobAge=$MIN_JOB_AGE
+FirstJobId=$FIRST_JOB_ID
 InactiveLimit=0
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/spool

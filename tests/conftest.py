@@ -135,8 +135,12 @@ def slurm_conf(tmp_path_factory):
                         "slurm tests as root")
     state = tmp_path_factory.mktemp("slurm")
     ctld, slurmd = free_ports(2)
+    # job ids from 1 on xdist worker gw0, 1001 on gw1, ...: two workers' clusters would otherwise both run a job 2,
+    # whose training steps rendezvous on the same port (20000 + job id % 20000)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     env = {**os.environ, "SLURM_LOCAL_DIR": str(state), "SLURM_LOCAL_CTLD_PORT": str(ctld),
-           "SLURM_LOCAL_D_PORT": str(slurmd), "SLURM_LOCAL_MIN_JOB_AGE": "5"}
+           "SLURM_LOCAL_D_PORT": str(slurmd), "SLURM_LOCAL_MIN_JOB_AGE": "5",
+           "SLURM_LOCAL_FIRST_JOB_ID": str(1 + 1000 * worker)}
     script = str(ROOT / "scripts" / "slurm_local.sh")
     up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True, timeout=300)
     assert up.returncode == 0, f"slurm_local.sh up failed:\n{up.stdout}\n{up.stderr}"
