@@ -30,6 +30,8 @@ class RunConfig:
     output: str = option("", "run folder: one subfolder per stage, run.json and the resolved config")
     stages: list[str] = option(list(STAGES), "stages to run, in pipeline order", choices=STAGES)
     force: bool = option(False, "rerun stages even when a finished output with the same fingerprint exists")
+    fuse_row_stages: bool = option(True, "run consecutive row-local stages (filter..decontam) as one pass with one "
+                                         "write; only the last keeps a kept table (false: one job and table each)")
     keep_rejected_content: bool = option(True, "keep the content of rejected rows in <stage>/status=rejected")
     report: bool = option(True, "at the end, build the rejects table and the data portrait (the data DAG turns it "
                                 "off on its per-stage steps: its report step builds both once)")

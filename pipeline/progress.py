@@ -42,6 +42,21 @@ def finished_line(label: str, result) -> str:
     return f"{PREFIX} {label}: done in {result.seconds:.1f} s: {rows}, {result.mb_in:.1f} MB in, {speed}"
 
 
+def pass_stage_line(label: str, result) -> str:
+    """One stage of a row pass: its rows (its seconds are the pass's, on the pass's own line)."""
+    state = "skipped (finished, same fingerprint)" if result.status == "skipped" else "done in the pass"
+    return f"{PREFIX} {label}: {state}: {result.rows_in:,} rows in, {result.kept:,} kept, {result.rejected:,} rejected"
+
+
+def _pass_total(results):
+    """A row pass as one result for its end line: rows and MB in of its first stage, kept of its last, all rejects."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(status=results[-1].status, rows_in=results[0].rows_in, kept=results[-1].kept,
+                           rejected=sum(r.rejected for r in results), mb_in=results[0].mb_in,
+                           seconds=sum(r.seconds for r in results))
+
+
 def failed_line(label: str, seconds: float, error: BaseException) -> str:
     return f"{PREFIX} {label}: failed after {seconds:.1f} s ({type(error).__name__})"
 
@@ -192,12 +207,19 @@ class Printed:
 
     @contextlib.contextmanager
     def stage(self, name: str, index: int, count: int) -> Iterator[Callable]:
-        """Yields report(result): the runner hands over the StageResult, printed as the stage's end line."""
+        """Yields report(results): the runner hands over the StageResults of the stage (or of each stage of a row
+        pass, `name` then being 'first..last'), printed as end lines."""
         label = stage_label(name, index, count)
-        results: list = []
+        reported: list = []
         with self._watched(label):
-            yield results.append
-        self._print(finished_line(label, results[-1]))
+            yield reported.append
+        results = reported[-1]
+        if len(results) == 1:
+            self._print(finished_line(label, results[0]))
+            return
+        for k, result in enumerate(results):
+            self._print(pass_stage_line(stage_label(result.name, index + k, count), result))
+        self._print(finished_line(label, _pass_total(results)))
 
     @contextlib.contextmanager
     def phase(self, label: str) -> Iterator[None]:

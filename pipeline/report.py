@@ -8,9 +8,14 @@ def stage_table(summary: dict) -> str:
     head = f"{'stage':<10} {'status':<8} {'rows in':>10} {'kept':>10} {'rejected':>10} {'MB in':>10} " \
            f"{'MB kept':>10} {'seconds':>8}"
     lines = [head, "-" * len(head)]
-    for s in summary["stages"]:
+    stages = summary["stages"]
+    for i, s in enumerate(stages):
+        in_pass = (s.get("stats") or {}).get("row_pass")
+        # a row pass's seconds are on its last stage; the ones before it show '-'
+        seconds = "-" if in_pass and i + 1 < len(stages) and (stages[i + 1].get("stats") or {}).get(
+            "row_pass") == in_pass else f"{s['seconds']:.1f}"
         lines.append(f"{s['name']:<10} {s['status']:<8} {s['rows_in']:>10,} {s['kept']:>10,} {s['rejected']:>10,} "
-                     f"{s['mb_in']:>10.1f} {s['mb_kept']:>10.1f} {s['seconds']:>8.1f}")
+                     f"{s['mb_in']:>10.1f} {s['mb_kept']:>10.1f} {seconds:>8}")
         for reason, n in s["rejected_by_reason"].items():
             lines.append(f"{'':<10}   rejected: {reason:<30} {n:>10,}")
         for column, counts in s.get("kept_by", {}).items():

@@ -14,10 +14,10 @@ from pipeline.ingest.inputs import resolve
 from pipeline.ingest.spark_ingest import ingest_frame
 from pipeline.progress import Quiet
 from pipeline.spark import commit
-from pipeline.spark.apply import apply_stage
+from pipeline.spark.apply import apply_stage, arrow_schema
 from pipeline.spark.hadoop_fs import HadoopFS
 from pipeline.spark.session import get_session
-from pipeline.stages import REGISTRY, batch_stage, in_pipeline_order, section, upstream_candidates
+from pipeline.stages import REGISTRY, batch_stage, in_pipeline_order, section, step_name, steps, upstream_candidates
 from schemas import STATUS_KEPT, STATUS_REJECTED
 from schemas.spark import spark_schema
 
@@ -33,7 +33,7 @@ class StageResult:
     name: str
     status: str  # "ran" or "skipped"
     path: str
-    kept_table: str
+    kept_table: str | None  # None: a row pass's stage before its last, whose kept rows are not written
     rejected_table: str
     fingerprint: str
     rows_in: int
@@ -85,12 +85,16 @@ class Runner:
         self.fs.write_text(f"{self.out}/config.yaml", to_yaml(self.cfg))
         results: list[StageResult] = []
         done: dict[str, tuple] = {}  # stage -> (kept table, fingerprint, kept rows), for the stages after it
-        for index, name in enumerate(names, 1):
-            with self.progress.stage(name, index, len(names)) as report:
-                result = self._run_stage(name, self._upstream(name, names, done))
-                report(result)
-            results.append(result)
-            done[name] = (result.kept_table, result.fingerprint, result.kept)
+        index = 1
+        for step in steps(names, self.cfg.run.fuse_row_stages):
+            with self.progress.stage(step_name(step), index, len(names)) as report:
+                upstream = self._upstream(step[0], names, done)
+                ran = self._run_pass(step, upstream) if len(step) > 1 else [self._run_stage(step[0], upstream)]
+                report(ran)
+            for result in ran:
+                results.append(result)
+                done[result.name] = (result.kept_table, result.fingerprint, result.kept)
+            index += len(step)
             self._write_run_json(results, final=False)
         if not self.cfg.run.report:  # a step of a larger run (the data DAG): its last step writes both, once
             summary = self._write_run_json(results, final=False)
@@ -126,6 +130,11 @@ class Runner:
             return (",".join(uris), fingerprint("table", uris), self.spark.read.parquet(*uris).count())
         for before in candidates:
             finished = _finished(self.fs, self.stage_uri(before))
+            if finished is not None and finished["result"].get("kept_table") is None:
+                raise ConfigError(
+                    f"stage '{name}' reads the kept rows of '{before}', which ran in one pass with the stages after it "
+                    f"(only the pass's last stage keeps them): run '{before}' again with '{name}' in run.stages, or "
+                    f"set run.fuse_row_stages=false for both")
             if finished is not None:
                 return (commit.part_uri(self.stage_uri(before), STATUS_KEPT), finished["fingerprint"],
                         finished["counts"]["kept"])
@@ -171,14 +180,68 @@ class Runner:
             extra_df.write.mode("overwrite").parquet(f"{staging}/{extra}")
             result.extra_tables[extra] = f"{uri}/{extra}"
         self.fs.write_text(f"{staging}/config.json", json.dumps(fingerprint_view(section(name, self.cfg)), indent=2))
-        # commit: the old output goes, the new one moves in, and only then does _SUCCESS appear
+        self._commit(staging, uri, fp, counts, result, seconds=round(time.time() - t0, 2))
+        return result
+
+    def _run_pass(self, step: tuple[str, ...], upstream) -> list[StageResult]:
+        """Consecutive row-local stages as one job: one read, one RowPass over each batch, one write partitioned by
+        the stage each row left at, then each stage's folder committed from its part (its rejects; the last stage
+        also the kept rows). All skip when all are finished with the same fingerprints; otherwise all rerun."""
+        from pyspark.sql import functions as F
+
+        from pipeline.row_pass import KEPT_BY_ALL, RowPass
+        from pipeline.spark import row_pass_commit
+
+        fps, before = [], upstream
+        for name in step:
+            fps.append(self._fingerprint(name, before))
+            before = (None, fps[-1], None)
+        finished = [_finished(self.fs, self.stage_uri(name)) for name in step]
+        if not self.cfg.run.force and all(f and f["fingerprint"] == fp for f, fp in zip(finished, fps)):
+            return [StageResult(**{**f["result"], "status": "skipped", "seconds": 0.0}) for f in finished]
+        t0, tag = time.time(), uuid.uuid4().hex[:12]
+        stages = [batch_stage(name, self.cfg) for name in step]
+        row_pass = RowPass(stages)
+        source = self.spark.read.parquet(*upstream[0].split(","))
+        whole = f"{self.staging_root}/{step[0]}-to-{step[-1]}-{tag}"
+        out = source.mapInArrow(row_pass, spark_schema(row_pass.output_schema(arrow_schema(source))))
+        row_pass_commit.write_by_stage(out, whole, self.cfg.run.keep_rejected_content)
+        self.spark.catalog.clearCache()
+        bytes_in = int(source.agg(F.sum("size_bytes")).first()[0] or 0)
+        written, counts = row_pass_commit.measure_pass(self.spark, whole, stages, bytes_in)
+        if written != upstream[2]:
+            raise ReconciliationError(f"row pass {step_name(step)}: {upstream[2]} rows in, but {written} were written")
+        results: list[StageResult] = []
+        for i, (name, fp, c) in enumerate(zip(step, fps, counts)):
+            last = i == len(step) - 1
+            uri, staging = self.stage_uri(name), f"{self.staging_root}/{name}-{tag}"
+            self.fs.mkdirs(staging)
+            moves = [(name, STATUS_REJECTED)] + ([(KEPT_BY_ALL, STATUS_KEPT)] if last else [])
+            for left_at, status in moves:
+                if self.fs.exists(part := row_pass_commit.part_uri(whole, left_at)):
+                    self.fs.rename(part, commit.part_uri(staging, status))
+            result = StageResult(
+                name=name, status="ran", path=uri, kept_table=commit.part_uri(uri, STATUS_KEPT) if last else None,
+                rejected_table=commit.part_uri(uri, STATUS_REJECTED), fingerprint=fp,
+                rows_in=upstream[2] if i == 0 else results[-1].kept, kept=c["kept"], rejected=c["rejected"],
+                mb_in=round(c["mb_kept"] + c["mb_rejected"], 3), mb_kept=c["mb_kept"], seconds=0.0,
+                rejected_by_reason=c["rejected_by_reason"], kept_by=c["kept_by"], kept_sums=c["kept_sums"],
+                rejected_mb_by_reason=c["rejected_mb_by_reason"], stats={"row_pass": step_name(step)})
+            self.fs.write_text(f"{staging}/config.json", json.dumps(fingerprint_view(section(name, self.cfg)),
+                                                                    indent=2))
+            results.append(result)
+            self._commit(staging, uri, fp, c, result, seconds=round(time.time() - t0, 2) if last else 0.0)
+        self.fs.delete(whole)
+        return results
+
+    def _commit(self, staging: str, uri: str, fp: str, counts: dict, result: StageResult, seconds: float) -> None:
+        """The old output goes, the staged one moves in, and only then does _SUCCESS appear."""
         if self.fs.exists(uri):
             self.fs.delete(uri)
         self.fs.rename(staging, uri)
-        result.seconds = round(time.time() - t0, 2)
+        result.seconds = seconds
         self.fs.write_text(f"{uri}/{SUCCESS}", json.dumps(
             {"fingerprint": fp, "counts": counts, "result": asdict(result), "version": __version__}, indent=2))
-        return result
 
     def _frame(self, name: str, upstream):
         """(DataFrame of the stage's rows, the pure stage object or None for ingest)."""

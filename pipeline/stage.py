@@ -16,6 +16,7 @@ class BatchStage:
     tally: tuple[str, ...] = ()  # columns whose values are counted among kept rows in the run report
     sums: tuple[str, ...] = ()  # numeric columns totalled over kept rows in the run report (with rows above 0)
     one_row_per_input: bool = True  # every input row leaves as kept or rejected (reconciled against the input)
+    changes_content: bool = False  # it rewrites content (and size_bytes) of rows it keeps
     # A stage that adds no columns of its own and decides from a few of them names them here: Spark then sends only
     # these (and the reject pair) to Python. None: `apply` needs whole rows.
     reads: tuple[str, ...] | None = None

@@ -18,6 +18,8 @@ class Stage:
     name: ClassVar[str] = ""
     source: ClassVar[bool] = False  # it reads the raw inputs; otherwise the kept table of the nearest main stage before
     main: ClassVar[bool] = True     # its kept table continues the pipeline (false: a side table such as the sft pairs)
+    # it decides each row from that row alone: consecutive such stages run as one pass over each batch (RowPass)
+    row_local: ClassVar[bool] = False
 
     @classmethod
     def build(cls, cfg: PipelineConfig) -> BatchStage:
@@ -35,7 +37,7 @@ class Ingest(Stage):
 
 
 class Filter(Stage):
-    name = "filter"
+    name, row_local = "filter", True
 
     @classmethod
     def build(cls, cfg):
@@ -44,7 +46,7 @@ class Filter(Stage):
 
 
 class Quality(Stage):
-    name = "quality"
+    name, row_local = "quality", True
 
     @classmethod
     def build(cls, cfg):
@@ -53,7 +55,7 @@ class Quality(Stage):
 
 
 class Privacy(Stage):
-    name = "privacy"
+    name, row_local = "privacy", True
 
     @classmethod
     def build(cls, cfg):
@@ -62,7 +64,7 @@ class Privacy(Stage):
 
 
 class Detox(Stage):
-    name = "detox"
+    name, row_local = "detox", True
 
     @classmethod
     def build(cls, cfg):
@@ -71,7 +73,7 @@ class Detox(Stage):
 
 
 class Decontam(Stage):
-    name = "decontam"
+    name, row_local = "decontam", True
 
     @classmethod
     def build(cls, cfg):
@@ -149,6 +151,22 @@ REGISTRY: dict[str, type[Stage]] = {s.name: s for s in (
 )}
 STAGE_NAMES = tuple(REGISTRY)
 MAIN_STAGES = tuple(name for name, s in REGISTRY.items() if s.main)
+
+
+def steps(names: list[str], fuse: bool = True) -> list[tuple[str, ...]]:
+    """`names` (pipeline order) as units of work: consecutive row-local stages together when `fuse` (one pass, one
+    write), every other stage alone."""
+    out: list[tuple[str, ...]] = []
+    for name in names:
+        joins = fuse and out and REGISTRY[name].row_local and REGISTRY[out[-1][-1]].row_local \
+            and STAGE_NAMES.index(name) == STAGE_NAMES.index(out[-1][-1]) + 1
+        out[-1:] = [out[-1] + (name,)] if joins else [*out[-1:], (name,)]
+    return out
+
+
+def step_name(step: tuple[str, ...]) -> str:
+    """A unit's name: the stage, or 'first..last' for a row pass (run subfolders stay per stage)."""
+    return step[0] if len(step) == 1 else f"{step[0]}..{step[-1]}"
 
 
 def upstream_candidates(name: str) -> list[str]:

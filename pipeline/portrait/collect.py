@@ -9,8 +9,25 @@ DUP_STAGES = ("exact", "near", "segments")
 PII = ("pii_email", "pii_ip_address", "pii_key", "pii_password", "pii_private_key")
 
 
-def _both(spark, fs, stage: dict):
-    parts = [commit.read_part(spark, fs, stage["path"], s) for s in (STATUS_KEPT, STATUS_REJECTED)]
+def _kept_parts(spark, fs, stages: list[dict], name: str) -> list:
+    """The parts holding a stage's kept rows: its kept table, or for a stage of a row pass (no kept table of its
+    own) the rejects of the pass's later stages and the kept table of its last."""
+    parts, after = [], False
+    for stage in stages:
+        if stage["name"] == name:
+            after = True
+            if stage["kept_table"]:
+                return [commit.read_part(spark, fs, stage["path"], STATUS_KEPT)]
+            continue
+        if after:
+            parts.append(commit.read_part(spark, fs, stage["path"], STATUS_REJECTED))
+            if stage["kept_table"]:
+                parts.append(commit.read_part(spark, fs, stage["path"], STATUS_KEPT))
+                break
+    return parts
+
+
+def _union(parts: list):
     parts = [p for p in parts if p is not None]
     if not parts:
         return None
@@ -19,6 +36,13 @@ def _both(spark, fs, stage: dict):
     for p in parts[1:]:
         out = out.unionByName(p.select(*cols))
     return out
+
+
+def _both(spark, fs, stages: list[dict], name: str):
+    """Every row the stage judged: its rejects and its kept rows."""
+    stage = next(s for s in stages if s["name"] == name)
+    return _union([commit.read_part(spark, fs, stage["path"], STATUS_REJECTED),
+                   *_kept_parts(spark, fs, stages, name)])
 
 
 def collect(spark, fs, summary: dict) -> dict:
@@ -43,7 +67,7 @@ def collect(spark, fs, summary: dict) -> dict:
         add(final.groupBy("language").agg(F.count(F.lit(1)).alias("files"),
                                           F.round(F.sum("size_bytes") / 1e6, 3).alias("mb")).collect(), "files")
         add(final.groupBy("language").agg(F.round(F.sum("size_bytes") / 1e6, 3).alias("mb")).collect(), "mb")
-    if "quality" in stages and (q := _both(spark, fs, stages["quality"])) is not None:
+    if "quality" in stages and (q := _both(spark, fs, summary["stages"], "quality")) is not None:
         scored = q.where(F.col("quality_scored"))
         rates = scored.groupBy("language").agg(
             F.round(F.avg(F.coalesce(F.col("reject_reason") == "syntax_error", F.lit(False)).cast("double")), 4)
@@ -58,7 +82,7 @@ def collect(spark, fs, summary: dict) -> dict:
             hist[int(r["bin"])] = int(r["count"])
     dup_in = {}
     for name in DUP_STAGES:
-        if name in stages and (d := _both(spark, fs, stages[name])) is not None:
+        if name in stages and (d := _both(spark, fs, summary["stages"], name)) is not None:
             for r in d.groupBy("language").agg(F.count(F.lit(1)).alias("n"),
                                                F.sum(F.col("reject_reason").isNotNull().cast("long")).alias("r"))\
                       .collect():
@@ -67,7 +91,7 @@ def collect(spark, fs, summary: dict) -> dict:
                 entry["dups"] += int(r["r"])
     for lang, e in dup_in.items():
         langs.setdefault(lang, {})["duplicate_rate"] = round(e["dups"] / e["in"], 4) if e["in"] else 0.0
-    if "privacy" in stages and (p := commit.read_part(spark, fs, stages["privacy"]["path"], STATUS_KEPT)) is not None:
+    if "privacy" in stages and (p := _union(_kept_parts(spark, fs, summary["stages"], "privacy"))) is not None:
         present = [c for c in PII if c in p.columns]
         if present:
             sums = p.groupBy("language").agg(*[F.sum(c).alias(c) for c in present]).collect()

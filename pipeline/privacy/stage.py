@@ -36,6 +36,7 @@ class PrivacyScrubber(BatchStage):
 
     name = "privacy"
     sums = tuple(PII_COLUMNS.names)
+    changes_content = True
 
     def __init__(self, cfg: PrivacyConfig, budget_ms: float = 2000.0):
         self.cfg, self.budget_ms = cfg, budget_ms

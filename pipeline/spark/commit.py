@@ -42,26 +42,44 @@ def measure(spark, fs, stage_uri: str, tally: tuple[str, ...] = (), sums: tuple[
     for p in parts[1:]:
         both = both.unionByName(p.select(REASON, "size_bytes"))
     rows = both.groupBy(REASON).agg(F.count(F.lit(1)).alias("n"), F.sum("size_bytes").alias("b")).collect()
-    for r in rows:  # one job: kept rows are the group whose reason is null
-        mb = (r["b"] or 0) / MB
-        if r[REASON] is None:
-            out["kept"], out["mb_kept"] = int(r["n"]), round(mb, 3)
+    out.update(counts_by_reason([(r[REASON], int(r["n"]), int(r["b"] or 0)) for r in rows]))  # kept: reason None
+    kept = read_part(spark, fs, stage_uri, STATUS_KEPT)
+    if kept is not None:
+        out["kept_by"], out["kept_sums"] = kept_tallies(kept, tally, sums)
+    return out
+
+
+def counts_by_reason(groups: list[tuple[str | None, int, int]]) -> dict:
+    """Rows and MB kept and rejected from (reason, rows, bytes) groups; the kept rows are the group of reason None."""
+    out = {"kept": 0, "rejected": 0, "mb_kept": 0.0, "mb_rejected": 0.0, "rejected_by_reason": {},
+           "rejected_mb_by_reason": {}}
+    for reason, n, size in sorted(groups, key=lambda g: (g[0] is not None, g[0] or "")):
+        mb = size / MB
+        if reason is None:
+            out["kept"], out["mb_kept"] = n, round(mb, 3)
         else:
-            out["rejected_by_reason"][r[REASON]] = int(r["n"])
-            out["rejected_mb_by_reason"][r[REASON]] = round(mb, 3)
-            out["rejected"] += int(r["n"])
+            out["rejected_by_reason"][reason] = n
+            out["rejected_mb_by_reason"][reason] = round(mb, 3)
+            out["rejected"] += n
             out["mb_rejected"] += mb
     out["mb_rejected"] = round(out["mb_rejected"], 3)
     out["rejected_by_reason"] = dict(sorted(out["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0])))
-    kept = read_part(spark, fs, stage_uri, STATUS_KEPT)
-    for column in tally if kept is not None else ():
+    return out
+
+
+def kept_tallies(kept, tally: tuple[str, ...], sums: tuple[str, ...]) -> tuple[dict, dict]:
+    """(kept rows by each `tally` column's value, the total of each `sums` column and how many rows are above 0)."""
+    from pyspark.sql import functions as F
+
+    kept_by, kept_sums = {}, {}
+    for column in tally:
         counts = kept.groupBy(column).count().collect()
-        out["kept_by"][column] = {str(r[column]).lower(): int(r["count"]) for r in sorted(counts, key=str)}
-    if sums and kept is not None:
+        kept_by[column] = {str(r[column]).lower(): int(r["count"]) for r in sorted(counts, key=str)}
+    if sums:
         row = kept.agg(*[F.sum(c).alias(f"s{i}") for i, c in enumerate(sums)],
                        *[F.count(F.when(F.col(c) > 0, 1)).alias(f"n{i}") for i, c in enumerate(sums)]).first()
-        out["kept_sums"] = {c: {"total": int(row[f"s{i}"] or 0), "rows": int(row[f"n{i}"])} for i, c in enumerate(sums)}
-    return out
+        kept_sums = {c: {"total": int(row[f"s{i}"] or 0), "rows": int(row[f"n{i}"])} for i, c in enumerate(sums)}
+    return kept_by, kept_sums
 
 
 def rejects_projection(df, stage: str):

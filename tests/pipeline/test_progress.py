@@ -119,13 +119,26 @@ def test_the_poll_thread_runs_during_a_stage_and_stops_when_it_ends():
     with printed.stage("ingest", 1, 2) as report:
         assert polled.wait(10), "the bar never polled while the stage ran"
         assert len(progress_threads()) == 1 and progress_threads()[0].daemon
-        report(result())
+        report([result()])
     assert progress_threads() == []
     lines = stream.getvalue().split("\n")
     assert lines[0] == "[pipeline] stage 1/2 ingest: started"
     assert "1/2 tasks, 1 running" in lines[1]  # the redrawn bar, wiped before the end line
     assert lines[1].endswith("\r[pipeline] stage 1/2 ingest: done in 18.5 s: 26,684 rows in, 11,438 kept, "
                              "15,246 rejected, 1622.0 MB in, 87.7 MB/s")
+
+
+def test_a_row_pass_prints_each_stage_then_the_pass_with_its_seconds():
+    stream = io.StringIO()
+    with Printed(stream, None).stage("filter..quality", 2, 11) as report:
+        report([result(name="filter", seconds=0.0, kept=20000, rejected=6684, kept_table=None),
+                result(name="quality", rows_in=20000, kept=19000, rejected=1000, mb_in=1500.0, seconds=30.0)])
+    assert stream.getvalue().splitlines() == [
+        "[pipeline] stage 2/11 filter..quality: started",
+        "[pipeline] stage 2/11 filter: done in the pass: 26,684 rows in, 20,000 kept, 6,684 rejected",
+        "[pipeline] stage 3/11 quality: done in the pass: 20,000 rows in, 19,000 kept, 1,000 rejected",
+        "[pipeline] stage 2/11 filter..quality: done in 30.0 s: 26,684 rows in, 19,000 kept, 7,684 rejected, "
+        "1622.0 MB in, 54.1 MB/s"]
 
 
 def test_a_failing_stage_stops_the_thread_prints_why_and_raises():
@@ -159,7 +172,7 @@ def test_a_bar_whose_poll_breaks_ends_quietly_and_the_stage_still_reports():
 
 def test_quiet_says_nothing_and_takes_the_result(capsys):
     with Quiet().stage("ingest", 1, 1) as report:
-        report(result())
+        report([result()])
     with Quiet().phase("rejects table and data portrait"):
         pass
     assert capsys.readouterr() == ("", "")

@@ -54,7 +54,8 @@ def _resolve_duplicates(expect: dict, summary: dict, cfg) -> dict:
     resampling keeps a file as its language's weight and the file's draw say."""
     from pipeline.resample.weights import draw, repeats
 
-    quality = _table(_stage(summary, "quality")["kept_table"]).select(["path", "id", "quality_score", "language"])
+    # the row pass's last stage: every file that reached dedup, with its quality score
+    quality = _table(_stage(summary, "decontam")["kept_table"]).select(["path", "id", "quality_score", "language"])
     by_path = {r["path"]: r for r in quality.to_pylist()}
     out = dict(expect)
     for group in {v for v in expect.values() if v.startswith("dup:")}:
@@ -85,7 +86,7 @@ def test_every_hostile_file_ends_in_its_reason(mixed, mixed_run):
     for path in final.column("path").to_pylist():
         got[path] = "kept"
     assert got == _resolve_duplicates(expect, summary, cfg)
-    quality = _table(_stage(summary, "quality")["kept_table"])
+    quality = _table(_stage(summary, "decontam")["kept_table"])
     scored = dict(zip(quality.column("path").to_pylist(), quality.column("quality_scored").to_pylist()))
     assert scored["docs/guide.md"] is False and scored["src/add.py"] is True  # Markdown passes through unscored
     assert ingest["kept_by"] == {} and _stage(summary, "quality")["kept_by"]["quality_scored"]["false"] >= 1
@@ -160,10 +161,56 @@ def test_run_json_names_every_table(mixed_run):
     on_disk = json.loads((Path(cfg.run.output) / "run.json").read_text())
     assert on_disk == summary and on_disk["finished"] is True
     assert on_disk["final_table"].endswith("/resample/status=kept")
+    # the row pass (filter..decontam) writes the kept rows of its last stage only
+    assert [s["name"] for s in on_disk["stages"] if s["kept_table"] is None] == ["filter", "quality", "privacy",
+                                                                                  "detox"]
     for stage in on_disk["stages"]:
-        assert Path(stage["kept_table"].replace("file://", "")).is_dir()
+        assert stage["kept_table"] is None or Path(stage["kept_table"].replace("file://", "")).is_dir()
         assert (Path(stage["path"].replace("file://", "")) / "_SUCCESS").exists()
     assert "filter:" in (Path(cfg.run.output) / "config.yaml").read_text()
+
+
+ROW_STAGES = ["filter", "quality", "privacy", "detox", "decontam"]
+
+
+def _left(summary: dict, name: str) -> list[tuple]:
+    if not _stage(summary, name)["rejected"]:
+        return []
+    rows = _table(_stage(summary, name)["rejected_table"]).select(["id", "reject_reason", "reject_detail"])
+    return sorted(tuple(r.values()) for r in rows.to_pylist())
+
+
+def test_the_row_pass_gives_what_the_stages_one_by_one_give(spark, mixed_run, make_cfg, tmp_path):
+    """Same kept rows, same rejects per stage with reason and detail, same run-table figures as a run with one job
+    and one table per stage. (The MB figures are rounded to 0.001: privacy's few changed bytes do not show.)"""
+    cfg, fused = mixed_run
+    apart = run(make_cfg(cfg.run.inputs, "run.fuse_row_stages=false", "resample.weights={Markdown: 0.0}",
+                         "run.stages=ingest," + ",".join(ROW_STAGES), "run.report=false", output=tmp_path / "apart"),
+                spark)
+    assert all(_stage(apart, n)["kept_table"] for n in ROW_STAGES)  # one table per stage
+    assert all("row_pass" not in _stage(apart, n)["stats"] for n in ROW_STAGES)
+    for name in ROW_STAGES:
+        one, other = _stage(fused, name), _stage(apart, name)
+        assert one["stats"] == {"row_pass": "filter..decontam"}
+        for key in ("rows_in", "kept", "rejected", "rejected_by_reason", "kept_by", "kept_sums", "mb_in", "mb_kept",
+                    "rejected_mb_by_reason"):
+            assert one[key] == other[key], (name, key)
+        assert _left(fused, name) == _left(apart, name), name
+    kept = [_table(s["kept_table"]).sort_by("id") for s in (_stage(fused, "decontam"), _stage(apart, "decontam"))]
+    assert kept[0].num_rows >= 10 and kept[0].to_pylist() == kept[1].select(kept[0].schema.names).to_pylist()
+    assert kept[0].schema == kept[1].schema
+    assert max(kept[0].column("pii_email").to_pylist()) >= 1  # privacy rewrote a row the pass kept
+    assert sum(_stage(fused, n)["seconds"] for n in ROW_STAGES) == _stage(fused, "decontam")["seconds"] > 0
+    lines = {line.split()[0]: line.split() for line in stage_table(fused).splitlines()[2:] if not line.startswith(" ")}
+    assert [lines[n][-1] for n in ROW_STAGES[:-1]] == ["-"] * 4 and float(lines["decontam"][-1]) > 0
+
+
+def test_a_stage_inside_a_finished_row_pass_cannot_be_fed_alone(spark, mixed_run, make_cfg):
+    cfg, _ = mixed_run
+    with pytest.raises(ConfigError, match="'detox' reads the kept rows of 'privacy', which ran in one pass"):
+        run(make_cfg([], "run.stages=detox", output=cfg.run.output), spark)
+    with pytest.raises(ConfigError, match="'privacy' reads the kept rows of 'quality'.*run.fuse_row_stages=false"):
+        run(make_cfg([], "run.stages=privacy,detox", output=cfg.run.output), spark)
 
 
 def test_rerun_skips_and_rethreshold_reruns_only_filter(spark, mixed_run, make_cfg, mixed):
@@ -187,6 +234,8 @@ def test_two_runs_write_identical_parquet(spark, mixed, mixed_default_run, make_
     for summary in (mixed_default_run[1], run(make_cfg([f"corpus={root}"], output=tmp_path / "b"), spark)):
         for stage in summary["stages"]:
             for key in ("kept_table", "rejected_table"):
+                if stage[key] is None:  # a row pass's stage before its last
+                    continue
                 folder = Path(stage[key].replace("file://", ""))
                 assert folder.is_dir() or (key == "rejected_table" and not stage["rejected"])
                 parts = sorted(p for p in folder.glob("part-*"))
@@ -238,6 +287,12 @@ def test_a_stage_that_loses_rows_fails_reconciliation(spark, mixed_run, make_cfg
     with pytest.raises(Exception, match="not the required length"):
         run(make_cfg(cfg.run.inputs, "filter.max_lines=124", "run.stages=ingest,filter"), spark)
     assert not (Path(lossy.run.output) / "filter" / "_SUCCESS").exists()
+    # in a row pass the stage's lost row shows in the pass's one write: nothing of the pass is committed
+    real = runner.batch_stage
+    monkeypatch.setattr(runner, "batch_stage", lambda name, c: Lossy(c.filter) if name == "filter" else real(name, c))
+    with pytest.raises(ReconciliationError, match="row pass filter..quality: .* rows in"):
+        run(make_cfg(cfg.run.inputs, "filter.max_lines=125", "run.stages=ingest,filter,quality"), spark)
+    assert not [n for n in ("filter", "quality") if (Path(lossy.run.output) / n / "_SUCCESS").exists()]
 
 
 def test_filter_alone_needs_a_finished_ingest_or_a_table(spark, mixed_run, make_cfg, tmp_path):

@@ -59,8 +59,9 @@ def test_dag_steps_follow_the_registry(tmp_path):
     plan = data_plan.plan(conf, "codefuse_data", "manual__1", env={"PIPELINE_ALLOWED_ROOTS": str(tmp_path)})
     assert data_plan.DATA_STAGES == MAIN_STAGES
     steps = [k for k in plan if k != "run_dir"]
-    assert steps == [*MAIN_STAGES, *data_plan.TOKEN_STEPS, "report"]
-    assert all(plan[name][:3] == ["run", "--stages", name] for name in MAIN_STAGES)
+    assert steps == [*data_plan.DATA_STEPS, *data_plan.TOKEN_STEPS, "report"]
+    assert [s for step in data_plan.DATA_STEPS.values() for s in step] == list(MAIN_STAGES)  # each stage once
+    assert all(plan[name][:3] == ["run", "--stages", ",".join(stages)] for name, stages in data_plan.DATA_STEPS.items())
     assert plan["report"][2] == ",".join(MAIN_STAGES)  # the side table (sft) is not a data DAG step
 
 
