@@ -1,4 +1,5 @@
-"""The data DAG: one spark-submit task per pipeline stage, tokenizer and shards, then the shard manifest as an Asset."""
+"""The data DAG: a spark-submit task per pipeline stage (the row-local ones: one task), tokenizer and shards, then the
+shard manifest as an Asset."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, task
 
 from orchestration.assets import TOKEN_SHARDS
-from orchestration.data_plan import DATA_STAGES, TOKEN_STEPS, param_schemas
+from orchestration.data_plan import DATA_STEPS, TOKEN_STEPS, param_schemas
 from orchestration.spark_python import archive_problem, submit_settings
 from orchestration.spark_stage import PipelineStageOperator
 
@@ -68,7 +69,7 @@ with DAG(
 
     planned = plan()
     previous = planned
-    for step in (*DATA_STAGES, *TOKEN_STEPS, "report"):
+    for step in (*DATA_STEPS, *TOKEN_STEPS, "report"):
         # retries only for failures a retry can fix: exit codes 2 (config/input) and 3 (data) fail at once
         submit = PipelineStageOperator(
             task_id=step.replace("-", "_"),

@@ -19,12 +19,15 @@ from common.form import (
     with_defaults,
 )
 from pipeline.config import PipelineConfig
-from pipeline.stages import MAIN_STAGES
+from pipeline.stages import MAIN_STAGES, steps
 
 OUTPUT_ENV = "PIPELINE_OUTPUT_ROOT"  # the output root when the form leaves it empty
-# the data stages the DAG runs one task each: the registry's main stages in pipeline order (side tables such as the
-# sft pairs are not in the data DAG)
+# the data stages the DAG runs: the registry's main stages in pipeline order (side tables such as the sft pairs are
+# not in the data DAG)
 DATA_STAGES = MAIN_STAGES
+# its tasks: one per stage, except the consecutive row-local stages, which are one task (one row pass, one
+# spark-submit): task id -> the stages it runs
+DATA_STEPS = {"_to_".join((step[0], step[-1])) if len(step) > 1 else step[0]: step for step in steps(list(DATA_STAGES))}
 TOKEN_STEPS = ("tokenizer-train", "tokenize")
 # trigger-form param -> the config key it sets; type, range, choices and default come from pipeline/config.py
 CONFIG_PARAMS = {
@@ -102,10 +105,11 @@ def _sets(values: typing.Mapping[str, typing.Any]) -> list[str]:
 def stage_argv(step: str, values: typing.Mapping[str, typing.Any], out: str) -> list[str]:
     """The pipeline CLI's argv for one DAG step: a data stage, tokenizer-train, tokenize or report."""
     inputs = [a for p in values["input_paths"] for a in ("--input", p)]
-    if step in DATA_STAGES:
+    if step in DATA_STEPS:
         # the rejects table and the portrait once, in the report step, not after every stage
-        return ["run", "--stages", step, "--output", out, *(inputs if step == "ingest" else []), *_sets(values),
-                "--set", "run.report=false"]
+        stages = DATA_STEPS[step]
+        return ["run", "--stages", ",".join(stages), "--output", out, *(inputs if "ingest" in stages else []),
+                *_sets(values), "--set", "run.report=false"]
     if step in TOKEN_STEPS:
         return [step, "--output", out, *_sets(values)]
     if step == "report":
@@ -126,8 +130,7 @@ def plan(conf: typing.Mapping[str, typing.Any], dag_id: str, run_id: str,
         typed_config.load(PipelineConfig, None, _sets(values)[1::2])
     except typed_config.ConfigError as e:
         raise ParamError(str(e)) from e
-    steps = (*DATA_STAGES, *TOKEN_STEPS, "report")
-    return {"run_dir": out, **{step: stage_argv(step, values, out) for step in steps}}
+    return {"run_dir": out, **{step: stage_argv(step, values, out) for step in (*DATA_STEPS, *TOKEN_STEPS, "report")}}
 
 
 def manifest_summary(out: str) -> dict[str, typing.Any]:

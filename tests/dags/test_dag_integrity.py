@@ -93,12 +93,14 @@ def test_no_work_at_import_time(dagbag):
 def test_one_spark_submit_task_per_step_on_spark_default(dagbag):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    from orchestration.data_plan import DATA_STAGES
+    from orchestration.data_plan import DATA_STEPS
     from orchestration.spark_stage import PipelineStageOperator
 
     dag = dagbag.dags["codefuse_data"]
     submits = [t for t in dag.tasks if isinstance(t, SparkSubmitOperator)]
-    assert [t.task_id for t in submits] == [*DATA_STAGES, "tokenizer_train", "tokenize", "report"]
+    assert [t.task_id for t in submits] == ["ingest", "filter_to_decontam", "exact", "near", "segments", "resample",
+                                            "tokenizer_train", "tokenize", "report"]
+    assert list(DATA_STEPS) == [t.task_id for t in submits][:6]
     # each fails at once on the pipeline's permanent exit codes and keeps its retries for the rest
     assert all(isinstance(t, PipelineStageOperator) and t.retries == 2 for t in submits)
     assert {t._conn_id for t in submits} == {"spark_default"}
@@ -119,7 +121,7 @@ def test_the_master_comes_from_the_connection_alone(dagbag, monkeypatch, host):
     from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": host}))
-    task = dagbag.dags["codefuse_data"].get_task("filter")
+    task = dagbag.dags["codefuse_data"].get_task("filter_to_decontam")
     cmd = SparkSubmitHook(conn_id=task._conn_id, conf=task.conf, py_files="pipeline.zip")._build_spark_submit_command(
         "run_pipeline.py")
     assert cmd[cmd.index("--master") + 1] == host

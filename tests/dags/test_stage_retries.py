@@ -62,7 +62,7 @@ def test_dag_a_refused_input_inside_a_stage_fails_on_the_first_try(airflow_db, t
     assert run.state == DagRunState.FAILED
     ingest = run.get_task_instance("ingest")
     assert (ingest.state, ingest.try_number) == (TaskInstanceState.FAILED, 1)
-    assert run.get_task_instance("filter").state == TaskInstanceState.UPSTREAM_FAILED
+    assert run.get_task_instance("filter_to_decontam").state == TaskInstanceState.UPSTREAM_FAILED
     logged = "".join(capfd.readouterr())
     # the operator's AirflowFailException, word for word (one spark-submit proves it at both levels)
     assert f"ingest: exit code 2, which a retry cannot fix: config error: input not found: {tmp_path / 'missing'}" \

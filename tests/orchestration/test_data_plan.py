@@ -94,10 +94,12 @@ def test_plan_gives_argv_lists_the_cli_accepts(tmp_path, roots):
     assert plan["run_dir"] == out
     assert plan["ingest"][:5] == ["run", "--stages", "ingest", "--output", out]
     assert plan["ingest"][5:7] == ["--input", str(tmp_path / "data")]
-    assert "--input" not in plan["filter"] and plan["filter"][2] == "filter"
+    # the row-local stages are one step: one spark-submit, one row pass
+    assert "--input" not in plan["filter_to_decontam"]
+    assert plan["filter_to_decontam"][2] == "filter,quality,privacy,detox,decontam"
     assert plan["report"][2] == ",".join(args.DATA_STAGES)
     # stage steps leave the rejects table and the portrait to the report step
-    assert all(plan[s][-2:] == ["--set", "run.report=false"] for s in args.DATA_STAGES)
+    assert all(plan[s][-2:] == ["--set", "run.report=false"] for s in args.DATA_STEPS)
     assert "run.report=false" not in plan["report"]
     assert plan["tokenize"][:3] == ["tokenize", "--output", out]
     for step, argv in plan.items():
