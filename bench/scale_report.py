@@ -8,6 +8,21 @@ STARTUP, FINISH = "startup", "finish"  # before the first stage starts (JVM, con
 GOALS = {"full_profile_wall_s": 300.0, "mb_per_s": 3.0, "peak_gb": 8.0, "doubling_ratio": 2.2}
 
 
+def merged_stages(stages: list[dict]) -> list[dict]:
+    """run.json's stages with each row pass as one entry named after it ('filter..decontam'): its rows in and MB in
+    from the first stage, kept from the last, seconds summed (the runner puts the pass's on its last stage);
+    `members` lists its stages."""
+    out: list[dict] = []
+    for s in stages:
+        name = (s.get("stats") or {}).get("row_pass")
+        if name and out and out[-1]["name"] == name:
+            out[-1].update(kept=s["kept"], status=s["status"], seconds=round(out[-1]["seconds"] + s["seconds"], 2),
+                           members=out[-1]["members"] + [s["name"]])
+        else:
+            out.append({**s, "name": name, "members": [s["name"]]} if name else {**s, "members": [s["name"]]})
+    return out
+
+
 def phases(stage_ends: list[tuple[str, float, float]], t0: float, t1: float) -> list[tuple[str, float, float]]:
     """[(label, start, end)] covering [t0, t1] without gaps: startup, each stage, finish. stage_ends holds
     (stage, seconds, end time) in run order; a stage also owns the short gap after the stage before it."""
@@ -60,7 +75,7 @@ def summarise(label: str, run_json: dict, stage_ends: list[tuple[str, float, flo
     spans = phases(stage_ends, t0, t1)
     mem = peaks(samples, spans)
     parses = count_by_phase(parse_times, spans) if parse_times is not None else {}
-    by_name = {s["name"]: s for s in run_json.get("stages", [])}
+    by_name = {s["name"]: s for s in merged_stages(run_json.get("stages", []))}
     rows = []
     for name, start, end in spans:
         stage = by_name.get(name, {})

@@ -186,3 +186,18 @@ def test_missing_corpus_exits_2_with_the_command_that_builds_it(tmp_path, capsys
     assert "ROOT=/tmp/corpora-small PROFILE=small PARTS=code bash ../shared/corpus/make_corpus.sh" in err
     assert scale.main(["--profile", "full", "--corpus", str(tmp_path / "nowhere")]) == 2
     assert "build it with\n  bash ../shared/corpus/make_corpus.sh" in capsys.readouterr().err
+
+
+def test_a_row_pass_is_one_phase_with_its_first_stages_rows_and_its_seconds():
+    stages = [{"name": "ingest", "status": "ran", "rows_in": 100, "kept": 80, "mb_in": 8.0, "seconds": 4.0},
+              *[{"name": n, "status": "ran", "rows_in": r, "kept": k, "mb_in": mb, "seconds": s,
+                 "stats": {"row_pass": "filter..decontam"}}
+                for n, r, k, mb, s in (("filter", 80, 70, 6.0, 0.0), ("quality", 70, 60, 5.0, 0.0),
+                                       ("decontam", 60, 55, 4.9, 12.5))],
+              {"name": "exact", "status": "ran", "rows_in": 55, "kept": 50, "mb_in": 4.8, "seconds": 2.0}]
+    merged = scale_report.merged_stages(stages)
+    assert [s["name"] for s in merged] == ["ingest", "filter..decontam", "exact"]
+    row_pass = merged[1]
+    assert (row_pass["rows_in"], row_pass["kept"], row_pass["mb_in"], row_pass["seconds"]) == (80, 55, 6.0, 12.5)
+    assert row_pass["members"] == ["filter", "quality", "decontam"] and merged[2]["members"] == ["exact"]
+    assert stages[1]["name"] == "filter"  # run.json's entries are not changed
