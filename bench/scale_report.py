@@ -81,7 +81,8 @@ def summarise(label: str, run_json: dict, stage_ends: list[tuple[str, float, flo
         stage = by_name.get(name, {})
         seconds = stage.get("seconds", round(end - start, 2))
         mb_in = stage.get("mb_in")
-        rows.append({"stage": name, "status": stage.get("status", "-"), "rows_in": stage.get("rows_in"),
+        rows.append({"stage": name, "members": stage.get("members", []), "status": stage.get("status", "-"),
+                     "rows_in": stage.get("rows_in"),
                      "kept": stage.get("kept"), "mb_in": mb_in, "seconds": seconds,
                      "mb_per_s": round(mb_in / seconds, 2) if mb_in is not None and seconds > 0 else None,
                      **{k: round(mem.get(name, {}).get(k, 0.0), 3) for k in ("driver_gb", "workers_gb", "total_gb")},

@@ -107,6 +107,7 @@ def test_summary_rows_take_stage_figures_from_run_json_and_phases_from_the_spans
     quality = s["rows"][3]
     assert (quality["rows_in"], quality["kept"], quality["seconds"], quality["mb_per_s"]) == (70, 60, 10.0, 0.5)
     assert quality["parses"] == 3 and s["rows"][4]["parses"] == 1 and s["parses"] == 4
+    assert quality["members"] == ["quality"] and s["rows"][0]["members"] == []  # startup is no stage
     assert s["rows"][0]["seconds"] == 6.0 and s["rows"][0]["rows_in"] is None  # startup: from the spans
     assert s["wall_s"] == 30.0 and s["stage_seconds"] == 17.0 and s["mb_per_s"] == 0.3
     assert s["peak_total_gb"] == pytest.approx(3.0) and s["peak_driver_gb"] == pytest.approx(1.5)
@@ -201,3 +202,13 @@ def test_a_row_pass_is_one_phase_with_its_first_stages_rows_and_its_seconds():
     assert (row_pass["rows_in"], row_pass["kept"], row_pass["mb_in"], row_pass["seconds"]) == (80, 55, 6.0, 12.5)
     assert row_pass["members"] == ["filter", "quality", "decontam"] and merged[2]["members"] == ["exact"]
     assert stages[1]["name"] == "filter"  # run.json's entries are not changed
+
+
+def test_the_summary_row_of_a_row_pass_names_its_stages():
+    run_json = {"stages": [RUN_JSON["stages"][0], *[{**s, "stats": {"row_pass": "filter..quality"}, "seconds": t}
+                                                    for s, t in zip(RUN_JSON["stages"][1:], (0.0, 13.0))]]}
+    ends = [("ingest", 4.0, 110.0), ("filter..quality", 13.0, 125.0)]
+    s = scale_report.summarise("whole", run_json, ends, [], [116.0, 117.0], 100.0, 130.0, 100, 9.0)
+    row = next(r for r in s["rows"] if "quality" in r["members"])
+    assert (row["stage"], row["members"], row["seconds"], row["parses"]) == \
+        ("filter..quality", ["filter", "quality"], 13.0, 2)
