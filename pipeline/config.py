@@ -45,13 +45,6 @@ class SparkConfig:
     driver_memory: str = option("4g", "driver memory when the pipeline starts its own JVM")
     arrow_batch_rows: int = option(1000, "rows per Arrow batch handed to a stage", min=1)
     arrow_batch_bytes: int = option(64 * MiB, "bytes per Arrow batch handed to a stage", min=MiB)
-    read_splits_per_core: int = option(4, "input splits per core when a stage reads a table "
-                                          "(spark.sql.files.minPartitionNum = this x the default parallelism): more, "
-                                          "smaller tasks keep every core busy to the end of a Python-heavy stage",
-                                       min=1)
-    parquet_row_group_bytes: int = option(16 * MiB, "Parquet row group size of the tables a run writes "
-                                                    "(parquet.block.size); a split starts at a row group, so smaller "
-                                                    "groups allow more splits of one file", min=MiB)
     conf: dict[str, str] = option({}, "extra Spark settings, e.g. {spark.executor.memory: 8g}")
 
 

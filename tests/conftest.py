@@ -33,11 +33,12 @@ def spark_settings_restored(request):
     the tests mean 2 and 200)."""
     yield
     if "spark" in request.fixturenames:
-        from pipeline.spark.session import per_query_settings
+        from pipeline.spark.session import PER_QUERY_SETTINGS, session_conf
 
+        conf = session_conf(TEST_SPARK)
         session = request.getfixturevalue("spark")
-        for key, value in per_query_settings(TEST_SPARK, session).items():
-            session.conf.set(key, value)
+        for key in PER_QUERY_SETTINGS:
+            session.conf.set(key, conf[key])
 
 
 # A session-wide resource lives once per pytest-xdist worker: the tests that share one run on one worker (with

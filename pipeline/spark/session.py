@@ -9,11 +9,9 @@ from pathlib import Path
 from pipeline.config import SparkConfig
 
 QUIET_LOG4J = "log4j2-quiet.properties"
-# the settings get_session applies to a session that already exists (the others are fixed when it starts);
-# parquet.block.size goes from the session's settings into the Hadoop conf of every write
+# the settings get_session applies to a session that already exists (the others are fixed when it starts)
 PER_QUERY_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.execution.arrow.maxRecordsPerBatch",
-                      "spark.sql.execution.arrow.maxBytesPerBatch", "spark.sql.files.minPartitionNum",
-                      "parquet.block.size")
+                      "spark.sql.execution.arrow.maxBytesPerBatch")
 
 
 def under_spark_submit() -> bool:
@@ -66,17 +64,6 @@ def session_conf(cfg: SparkConfig, verbose: bool = False) -> dict[str, str]:
     return conf
 
 
-def per_query_settings(cfg: SparkConfig, spark) -> dict[str, str]:
-    """PER_QUERY_SETTINGS for `spark` from `cfg`: the input splits follow the session's default parallelism."""
-    return {
-        "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(cfg.arrow_batch_rows),
-        "spark.sql.execution.arrow.maxBytesPerBatch": str(cfg.arrow_batch_bytes),
-        "spark.sql.files.minPartitionNum": str(cfg.read_splits_per_core * spark.sparkContext.defaultParallelism),
-        "parquet.block.size": str(cfg.parquet_row_group_bytes),
-    }
-
-
 def quiet_spark_logs(spark) -> None:
     """Set the shipped file's logger levels in a running JVM (spark-submit's, or a session that already exists)."""
     jvm = spark.sparkContext._jvm
@@ -101,6 +88,6 @@ def get_session(cfg: SparkConfig, verbose: bool = False):
     if not verbose:
         quiet_spark_logs(spark)
     # getOrCreate keeps an existing session's static settings; the per-query ones still apply
-    for key, value in per_query_settings(cfg, spark).items():
-        spark.conf.set(key, conf.get(key, value))  # a value in spark.conf (cfg.conf) wins
+    for key in PER_QUERY_SETTINGS:
+        spark.conf.set(key, conf[key])
     return spark

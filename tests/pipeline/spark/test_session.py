@@ -52,30 +52,3 @@ def test_the_running_jvm_has_the_quiet_levels_and_the_startup_filter(spark):
     assert verdict("Your hostname, vm, resolves to a loopback address: 127.0.0.1; using 10.0.0.2 instead") == "DENY"
     assert verdict("Service 'SparkUI' could not bind on port 4040. Attempting port 4041.") == "DENY"
     assert verdict("Failed to delete the temporary folder /tmp/x") == "NEUTRAL"
-
-
-@pytest.mark.spark
-def test_row_groups_and_input_splits_follow_the_config(spark, tmp_path):
-    """A run writes row groups of spark.parquet_row_group_bytes and reads a table in read_splits_per_core x the
-    cores splits, so one big file still feeds every core (a stage's last task does not run alone)."""
-    import pyarrow.parquet as pq
-    from pyspark.sql import functions as F
-
-    from pipeline.spark.session import get_session
-
-    cfg = SparkConfig(master="local[2]", shuffle_partitions=2, arrow_batch_rows=200, read_splits_per_core=3,
-                      parquet_row_group_bytes=1 << 20)
-    from pipeline.spark.session import PER_QUERY_SETTINGS, per_query_settings
-
-    assert get_session(cfg) is spark
-    assert tuple(per_query_settings(cfg, spark)) == PER_QUERY_SETTINGS
-    assert spark.conf.get("spark.sql.files.minPartitionNum") == str(3 * spark.sparkContext.defaultParallelism)
-    spark.conf.set("spark.sql.files.openCostInBytes", str(1 << 20))  # the 4 MB default would merge our small splits
-    try:
-        df = spark.range(0, 120_000, numPartitions=1).withColumn("text", F.sha2(F.col("id").cast("string"), 512))
-        df.write.parquet(str(tmp_path / "t"))
-        (part,) = (tmp_path / "t").glob("part-*.parquet")
-        assert pq.ParquetFile(part).metadata.num_row_groups >= 4
-        assert spark.read.parquet(str(tmp_path / "t")).rdd.getNumPartitions() >= 4
-    finally:
-        spark.conf.unset("spark.sql.files.openCostInBytes")
