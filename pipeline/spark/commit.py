@@ -13,9 +13,17 @@ def write_partitioned(df, uri: str, keep_rejected_content: bool) -> None:
 
     rejected = F.col(REASON).isNotNull()
     df = df.withColumn(STATUS_COLUMN, F.when(rejected, F.lit(STATUS_REJECTED)).otherwise(F.lit(STATUS_KEPT)))
-    if not keep_rejected_content and "content" in df.columns:
-        df = df.withColumn("content", F.when(rejected, F.lit(None).cast("string")).otherwise(F.col("content")))
-    df.write.mode("overwrite").partitionBy(STATUS_COLUMN).parquet(uri)
+    rejected_content_dropped(df, keep_rejected_content).write.mode("overwrite").partitionBy(STATUS_COLUMN).parquet(uri)
+
+
+def rejected_content_dropped(df, keep_rejected_content: bool):
+    """`df` with content null on rejected rows, unless run.keep_rejected_content."""
+    from pyspark.sql import functions as F
+
+    if keep_rejected_content or "content" not in df.columns:
+        return df
+    return df.withColumn("content", F.when(F.col(REASON).isNotNull(), F.lit(None).cast("string"))
+                         .otherwise(F.col("content")))
 
 
 def part_uri(stage_uri: str, status: str) -> str:

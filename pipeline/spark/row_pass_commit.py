@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 from pipeline.row_pass import KEPT_BY_ALL, LEFT_AT
-from pipeline.spark.commit import counts_by_reason, kept_tallies
+from pipeline.spark.commit import counts_by_reason, kept_tallies, rejected_content_dropped
 from pipeline.stage import REASON
 
 
 def write_by_stage(df, uri: str, keep_rejected_content: bool) -> None:
     """One pass over `df` into <uri>/left_at_stage=<stage> (each stage's rejects) and .../left_at_stage=kept."""
-    from pyspark.sql import functions as F
-
-    if not keep_rejected_content and "content" in df.columns:
-        df = df.withColumn("content", F.when(F.col(REASON).isNotNull(), F.lit(None).cast("string"))
-                           .otherwise(F.col("content")))
-    df.write.mode("overwrite").partitionBy(LEFT_AT).parquet(uri)
+    rejected_content_dropped(df, keep_rejected_content).write.mode("overwrite").partitionBy(LEFT_AT).parquet(uri)
 
 
 def part_uri(uri: str, left_at: str) -> str:

@@ -318,6 +318,13 @@ def test_rejected_content_can_be_dropped(spark, mixed, make_cfg):
     assert rejected.num_rows > 0 and rejected.column("content").null_count == rejected.num_rows
     kept = _table(_stage(summary, "filter")["kept_table"])
     assert kept.column("content").null_count == 0
+    # the same in a row pass's one write
+    summary = run(make_cfg([f"corpus={root}"], "run.keep_rejected_content=false", "run.stages=ingest,filter,quality"),
+                  spark)
+    for name in ("filter", "quality"):
+        rejected = _table(_stage(summary, name)["rejected_table"])
+        assert rejected.num_rows > 0 and rejected.column("content").null_count == rejected.num_rows
+    assert _table(_stage(summary, "quality")["kept_table"]).column("content").null_count == 0
 
 
 def test_datasets_jsonl_and_parquet(spark, make_cfg, tmp_path):
