@@ -4,37 +4,15 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
-import re
 
 import pyarrow as pa
 
 from pipeline.quality.analyze import ParseBudgetExceeded, captures, last_row, parse
 from pipeline.quality.specs import SPECS
 
-# class-like nodes per grammar; with the functions of quality/specs.py they are the segments
-CLASSES = {
-    "python": ("class_definition",), "java": ("class_declaration", "interface_declaration", "enum_declaration"),
-    "cpp": ("class_specifier", "struct_specifier"),
-    "csharp": ("class_declaration", "struct_declaration", "interface_declaration"),
-    "javascript": ("class_declaration",), "typescript": ("class_declaration", "interface_declaration"),
-    "tsx": ("class_declaration", "interface_declaration"), "rust": ("impl_item", "struct_item", "trait_item"),
-    "php": ("class_declaration",), "ruby": ("class", "module"), "kotlin": ("class_declaration",),
-    "scala": ("class_definition", "object_definition", "trait_definition"), "swift": ("class_declaration",),
-    "go": ("type_declaration",),
-}
 SEGMENTS = pa.schema([("id", pa.string()), ("language", pa.string()), ("seg_hash", pa.int64()),
                       ("start_line", pa.int32()), ("end_line", pa.int32()), ("code_lines", pa.int32()),
                       ("seg_code_lines", pa.list_(pa.int32()))])  # the segment's non-blank lines
-_SPACE = re.compile(r"\s+")
-
-
-@functools.lru_cache(maxsize=None)
-def _class_query(grammar: str):
-    from tree_sitter import Query
-
-    from pipeline.quality.grammars import language
-
-    return Query(language(grammar), "[" + " ".join(f"({t})" for t in CLASSES[grammar]) + "] @class")
 
 
 def normalise(text: str, comments: list[tuple[int, int]], start: int) -> str:
@@ -45,7 +23,7 @@ def normalise(text: str, comments: list[tuple[int, int]], start: int) -> str:
         kept.append(raw[pos:c_start - start])
         pos = c_end - start
     kept.append(raw[pos:])
-    return _SPACE.sub("", b"".join(kept).decode("utf-8", "replace"))
+    return "".join(b"".join(kept).decode("utf-8", "replace").split())  # str.split() drops what \s matches
 
 
 def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list[tuple[int, int, int]]:
@@ -60,12 +38,7 @@ def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list
 
 def segments_of_tree(root, caps: dict, source: bytes, language: str, min_lines: int) -> list[tuple[int, int, int]]:
     """segments() from a tree already parsed with the language's own grammar and its metrics-query captures."""
-    nodes = list(caps.get("fn", []))
-    grammar = SPECS[language].grammar
-    if grammar in CLASSES:
-        from tree_sitter import QueryCursor
-
-        nodes += QueryCursor(_class_query(grammar)).captures(root).get("class", [])
+    nodes = list(caps.get("fn", [])) + list(caps.get("class", []))  # the metrics query captures classes too
     comments = sorted((c.start_byte, c.end_byte) for c in caps.get("comment", []))
     out = []
     for node in nodes:

@@ -100,8 +100,10 @@ def error_ratio(root, caps: dict, offside: bool = False) -> float:
     if not root.has_error and not misplaced and not caps.get("missing"):  # a grammar may add its own @missing
         return 0.0
     inside, end = 0, -1
-    for node in sorted(caps.get("error", []), key=lambda n: (n.start_byte, -n.end_byte)):
-        if node.start_byte >= end:  # outermost ERROR nodes only; their subtrees include the inner ones
+    # outermost ERROR nodes only (their subtrees include the inner ones); of nested ones with the same span the
+    # outer, which has more descendants, comes first whatever order the query captured them in
+    for node in sorted(caps.get("error", []), key=lambda n: (n.start_byte, -n.end_byte, -n.descendant_count)):
+        if node.start_byte >= end:
             inside += node.descendant_count
             end = node.end_byte
     return min(1.0, (inside + len(caps.get("missing", [])) + misplaced) / max(1, root.descendant_count))
@@ -264,7 +266,8 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
         "cc_mean": sum(cc) / len(cc) if cc else None,
         "cc_max": max(cc) if cc else None,
         "max_nesting": max_depth([(n.start_byte, n.end_byte) for n in caps.get("nest", []) if not is_else_if(n)]),
-        "comment_ratio": sum(1 for i in comment_rows if stripped[i]) / n_nonblank if n_nonblank else 0.0,
+        "comment_ratio": sum(map(bool, map(stripped.__getitem__, comment_rows))) / n_nonblank if n_nonblank
+        else 0.0,
         "redundancy": redundancy(stripped),
         "naming_consistency": (sum(follows(name_style(nm), allowed) for nm in names) / len(names)) if names else None,
         "n_imports": len(caps.get("import", [])),

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import functools
 
-from pipeline.quality.specs import SPECS, Spec
+from pipeline.quality.specs import CLASSES, SPECS, Spec
 
-CAPTURES = ("fn", "dec", "nest", "comment", "import", "call", "ident", "error", "missing", "block")
+CAPTURES = ("fn", "dec", "nest", "comment", "import", "call", "ident", "error", "missing", "block",
+            "class")
 
 
 def _alternation(kinds: tuple[str, ...]) -> str:
@@ -20,6 +21,8 @@ def query_source(spec: Spec) -> str:
     parts += ["(ERROR) @error", "(MISSING) @missing"]  # one walk of the tree finds the syntax errors too
     if spec.offside:
         parts.append("(block) @block")
+    if spec.grammar in CLASSES:
+        parts.append(f"{_alternation(CLASSES[spec.grammar])} @class")
     return "\n".join(parts + list(spec.extra_queries))
 
 

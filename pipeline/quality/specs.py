@@ -167,3 +167,16 @@ SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript", extra_q
 # TSX dialect. The grammar with fewer error nodes wins.
 SPECS["TSX"] = replace(SPECS["TypeScript"], grammar="tsx")
 FALLBACK = {"C": "C++", "TypeScript": "TSX"}
+
+# class-like nodes per grammar: with the functions they are segment dedup's segments (captured as @class by the
+# metrics query, so that one walk of the tree finds them)
+CLASSES = {
+    "python": ("class_definition",), "java": ("class_declaration", "interface_declaration", "enum_declaration"),
+    "cpp": ("class_specifier", "struct_specifier"),
+    "csharp": ("class_declaration", "struct_declaration", "interface_declaration"),
+    "javascript": ("class_declaration",), "typescript": ("class_declaration", "interface_declaration"),
+    "tsx": ("class_declaration", "interface_declaration"), "rust": ("impl_item", "struct_item", "trait_item"),
+    "php": ("class_declaration",), "ruby": ("class", "module"), "kotlin": ("class_declaration",),
+    "scala": ("class_definition", "object_definition", "trait_definition"), "swift": ("class_declaration",),
+    "go": ("type_declaration",),
+}

@@ -6,11 +6,14 @@ commented non-blank lines over non-blank lines.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from pipeline.dedup.segments import segments
 from pipeline.quality import grammars
-from pipeline.quality.analyze import analyze, max_depth, name_style
-from pipeline.quality.specs import FALLBACK, SPECS
+from pipeline.quality.analyze import analyze, captures, error_ratio, max_depth, name_style, parse
+from pipeline.quality.specs import CLASSES, FALLBACK, SPECS
 
 PYTHON = '''import os
 from sys import argv
@@ -668,3 +671,24 @@ def test_else_if_chain_is_not_nesting():
          "    elif a == 3:\n        return 3\n    return 0\n"
     assert analyze(py, "Python", budget_ms=2000)["max_nesting"] == 1
     assert analyze(c, "C", budget_ms=2000)["max_nesting"] == 1
+
+
+def _error(start, end, descendants):
+    return SimpleNamespace(start_byte=start, end_byte=end, descendant_count=descendants)
+
+
+def test_of_two_error_nodes_with_one_span_the_outer_counts_in_either_capture_order():
+    # nested ERROR nodes can share a span; the query's capture order of such ties differed between processes, and
+    # with it the error ratio (0.7903 / 0.7907 / 0.7910 / 0.7914 for one C header parsed as C++)
+    root = SimpleNamespace(has_error=True, descendant_count=10)
+    outer, inner, later = _error(0, 4, 3), _error(0, 4, 1), _error(6, 8, 2)
+    for order in ([outer, inner, later], [inner, outer, later], [later, inner, outer]):
+        assert error_ratio(root, {"error": order}) == pytest.approx(0.5)
+
+
+def test_the_metrics_query_captures_the_class_like_nodes_segments_hash():
+    source = b"class A:\n    def f(self):\n        return 1\n\n\nclass B:\n    pass\n"
+    caps = captures(parse(source, "python", 1000).root_node, "Python")
+    assert [(n.type, n.start_point[0]) for n in caps["class"]] == [("class_definition", 0), ("class_definition", 5)]
+    assert [line for _, line, _ in segments(source.decode(), "Python", 1, 1000)] == [2, 1, 6]  # f, then A, B
+    assert all(spec.grammar in CLASSES for lang, spec in SPECS.items() if lang in ("Python", "Java", "Go", "C++"))
