@@ -37,7 +37,7 @@ def segments(text: str, language: str, min_lines: int, budget_ms: float) -> list
 
 
 def segments_of_tree(root, caps: dict, source: bytes, language: str, min_lines: int) -> list[tuple[int, int, int]]:
-    """segments() from a tree already parsed with the language's own grammar and its metrics-query captures."""
+    """segments() from a parsed tree and its metrics-query captures (`language`: the SPECS key of its grammar)."""
     nodes = list(caps.get("fn", [])) + list(caps.get("class", []))  # the metrics query captures classes too
     comments = sorted((c.start_byte, c.end_byte) for c in caps.get("comment", []))
     out = []
@@ -58,8 +58,8 @@ def segments_of_tree(root, caps: dict, source: bytes, language: str, min_lines: 
 
 
 def segment_batches(batches, min_lines: int, budget_ms: float):
-    """mapInArrow body: (id, language, content, and the quality parse's facts where the table has them) in; one row
-    per segment out, with the file's code lines."""
+    """mapInArrow body: (id, language, content, and the quality parse's facts and grammar where the table has them)
+    in; one row per segment out, with the file's code lines."""
     from pipeline.quality.facts import row_segments
 
     for batch in batches:
@@ -90,7 +90,7 @@ def duplicated_share(df, min_lines: int, budget_ms: float):
     from schemas.spark import spark_schema
 
     body = functools.partial(segment_batches, min_lines=min_lines, budget_ms=budget_ms)
-    facts = [c for c in ("content_sha256", "facts_sha256", "segment_facts") if c in df.columns]
+    facts = [c for c in ("content_sha256", "facts_sha256", "segment_facts", "quality_grammar") if c in df.columns]
     segs = df.select("id", "language", "content", *facts).mapInArrow(body, spark_schema(SEGMENTS))
     w = Window.partitionBy("seg_hash")
     # checkpointed here, before both results derive from it: otherwise each of them re-runs the parse

@@ -57,6 +57,8 @@ class PrivacyScrubber(BatchStage):
                "content_sha256": batch.column("content_sha256").to_pylist(),
                **{c: [None] * batch.num_rows for c in COLUMN_OF.values()}}
         had_facts = _facts_taken_from_content(batch)
+        grammars = batch.column("quality_grammar").to_pylist() if "quality_grammar" in batch.schema.names \
+            else [None] * batch.num_rows
         refreshed: dict[int, dict] = {}
         for i, (text, found) in enumerate(scrub_array(texts, types, self.cfg.min_secret_entropy)):
             if found is None:
@@ -67,8 +69,8 @@ class PrivacyScrubber(BatchStage):
                 data = text.encode("utf-8")
                 new["content"][i], new["size_bytes"][i], new["content_sha256"][i] = \
                     text, len(data), hashlib.sha256(data).hexdigest()
-                if had_facts[i] and (taken := facts_of(text, batch.column("language")[i].as_py(),
-                                                       self.budget_ms)) is not None:
+                if had_facts[i] and (taken := facts_of(text, batch.column("language")[i].as_py(), self.budget_ms,
+                                                       grammars[i])) is not None:
                     refreshed[i] = taken
         arrays = [pa.array(new[f.name], f.type) if f.name in new else batch.column(f.name) for f in schema]
         out = pa.RecordBatch.from_arrays(arrays, schema=schema)

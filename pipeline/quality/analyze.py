@@ -280,15 +280,13 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
 def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None) -> dict:
     """Parse and measure one file. When its error ratio is above `tolerated_errors` and the language has a related
     grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins.
-    `facts(root, captures, source, lang)`, when given, is called on the tree of the language's own grammar and its
-    result returned under "facts".
+    `facts(root, captures, source, spec_key)`, when given, is called on the winning grammar's tree (the one whose
+    name `quality_grammar` records) and its result returned under "facts".
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
-    grammar = SPECS[lang].grammar
-    tree = parse(source, grammar, budget_ms)
+    tree = parse(source, SPECS[lang].grammar, budget_ms)
     caps = captures(tree.root_node, lang)
-    taken = facts(tree.root_node, caps, source, lang) if facts is not None else None
     ratio = error_ratio(tree.root_node, caps, SPECS[lang].offside)
     if ratio > tolerated_errors and lang in FALLBACK:
         alt = FALLBACK[lang]
@@ -296,9 +294,9 @@ def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.
         alt_caps = captures(alt_tree.root_node, alt)
         alt_ratio = error_ratio(alt_tree.root_node, alt_caps, SPECS[alt].offside)
         if alt_ratio < ratio:
-            lang, grammar, caps, ratio = alt, SPECS[alt].grammar, alt_caps, alt_ratio
+            lang, tree, caps, ratio = alt, alt_tree, alt_caps, alt_ratio
     out = measure_tree(caps, source, text, lang)
-    out.update(syntax_ok=ratio == 0.0, error_ratio=ratio, quality_grammar=grammar)
+    out.update(syntax_ok=ratio == 0.0, error_ratio=ratio, quality_grammar=SPECS[lang].grammar)
     if facts is not None:
-        out["facts"] = taken
+        out["facts"] = facts(tree.root_node, caps, source, lang)
     return out

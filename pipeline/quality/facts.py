@@ -1,10 +1,12 @@
 """The facts later stages need from a file's tree, taken in the quality parse so that segments and sft parse nothing.
 
 The facts are the segment hashes of every function and class (segments filters them by length) and the documented
-functions before the sft rules. They describe the content that was parsed: `facts_sha256` is that content's sha256,
-and a stage uses them only while the row's content_sha256 still equals it. Privacy, where it replaces a secret,
-parses the rewritten content once and takes its facts afresh (`facts_of`); a row whose new parse ran past the
-budget, and tables written before the facts existed, are parsed again by segments and sft.
+functions before the sft rules, taken from the tree of the grammar quality chose (`quality_grammar`: C++ for a C
+header that parses better as C++, TSX for TypeScript with JSX). They describe the content that was parsed:
+`facts_sha256` is that content's sha256, and a stage uses them only while the row's content_sha256 still equals
+it. Privacy, where it replaces a secret, parses the rewritten content once with the same grammar and takes its
+facts afresh (`facts_of`); a row whose new parse ran past the budget, and tables written before the facts existed,
+are parsed again by segments and sft, with the row's quality_grammar where it has one.
 """
 from __future__ import annotations
 
@@ -12,14 +14,15 @@ import hashlib
 
 from pipeline.dedup.segments import segments, segments_of_tree
 from pipeline.quality.analyze import ParseBudgetExceeded, captures, parse
-from pipeline.quality.specs import SPECS
+from pipeline.quality.specs import SPECS, parse_language
 from pipeline.sft.extract import Candidate, candidates_of_tree, extract
 
 FACT_COLUMNS = ("facts_sha256", "segment_facts", "sft_candidates")
 
 
 def facts_of_tree(root, caps: dict, source: bytes, language: str) -> dict:
-    """The PARSE_FACTS columns of one file, from its tree in the language's own grammar and its captures."""
+    """The PARSE_FACTS columns of one file, from its tree and its captures; `language` is the SPECS key of the
+    grammar that parsed it."""
     return {
         "facts_sha256": hashlib.sha256(source).hexdigest(),
         "segment_facts": [{"seg_hash": h, "start_line": a, "end_line": b}
@@ -29,10 +32,11 @@ def facts_of_tree(root, caps: dict, source: bytes, language: str) -> dict:
     }
 
 
-def facts_of(text: str, language: str, budget_ms: float) -> dict | None:
-    """The PARSE_FACTS columns of a file parsed on its own; None for a language without a grammar or a parse that
-    runs past the budget."""
-    spec = SPECS.get(language)
+def facts_of(text: str, language: str, budget_ms: float, grammar: str | None = None) -> dict | None:
+    """The PARSE_FACTS columns of a file parsed on its own, with `grammar` (its quality_grammar) when given, else
+    its language's; None for a language without a grammar or a parse that runs past the budget."""
+    key = parse_language(language, grammar)
+    spec = SPECS.get(key)
     if spec is None:
         return None
     source = text.encode("utf-8")
@@ -40,7 +44,7 @@ def facts_of(text: str, language: str, budget_ms: float) -> dict | None:
         root = parse(source, spec.grammar, budget_ms).root_node
     except ParseBudgetExceeded:
         return None
-    return facts_of_tree(root, captures(root, language), source, language)
+    return facts_of_tree(root, captures(root, key), source, key)
 
 
 def usable(row: dict) -> bool:
@@ -54,11 +58,12 @@ def row_segments(row: dict, min_lines: int, budget_ms: float) -> list[tuple[int,
     if usable(row):
         return [(s["seg_hash"], s["start_line"], s["end_line"]) for s in row["segment_facts"]
                 if s["end_line"] - s["start_line"] + 1 >= min_lines]
-    return segments(row["content"], row["language"], min_lines, budget_ms)
+    return segments(row["content"], parse_language(row["language"], row.get("quality_grammar")), min_lines,
+                    budget_ms)
 
 
 def row_candidates(row: dict, budget_ms: float) -> list[Candidate]:
     """The row's documented functions, as extract() gives them."""
     if usable(row):
         return [Candidate(**c) for c in row["sft_candidates"]]
-    return extract(row["content"], row["language"], budget_ms)
+    return extract(row["content"], parse_language(row["language"], row.get("quality_grammar")), budget_ms)

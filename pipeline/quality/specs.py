@@ -167,6 +167,14 @@ SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript", extra_q
 # TSX dialect. The grammar with fewer error nodes wins.
 SPECS["TSX"] = replace(SPECS["TypeScript"], grammar="tsx")
 FALLBACK = {"C": "C++", "TypeScript": "TSX"}
+# the SPECS key of each tree-sitter grammar (no grammar serves two keys): a row's quality_grammar back to its spec
+SPEC_OF_GRAMMAR = {spec.grammar: name for name, spec in SPECS.items()}
+
+
+def parse_language(language: str | None, grammar: str | None = None) -> str | None:
+    """The SPECS key to parse a row with: that of the grammar quality chose for it (`quality_grammar`: a C header
+    that C++ parsed better is C++), else its language's own."""
+    return SPEC_OF_GRAMMAR.get(grammar, language)
 
 # class-like nodes per grammar: with the functions they are segment dedup's segments (captured as @class by the
 # metrics query, so that one walk of the tree finds them)

@@ -123,7 +123,7 @@ def extract(text: str, language: str, budget_ms: float = 2000.0) -> list[Candida
 
 
 def candidates_of_tree(caps: dict, source: bytes, language: str) -> list[Candidate]:
-    """extract() from the metrics-query captures of a tree parsed with the language's own grammar."""
+    """extract() from the metrics-query captures of a tree (`language`: the SPECS key of its grammar)."""
     spec = SPECS[language]
     comment_rows = sorted((c.start_point[0], last_row(c), c.start_byte) for c in caps.get("comment", []))
     comment_types = set(spec.comments)

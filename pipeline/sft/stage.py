@@ -52,7 +52,8 @@ class SftExtractor(BatchStage):
         return out
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        names = ["id", "source", "repo", "path", "language", "content", "content_sha256", *FACT_COLUMNS]
+        names = ["id", "source", "repo", "path", "language", "content", "content_sha256", "quality_grammar",
+                 *FACT_COLUMNS]
         rows = batch.select([n for n in names if n in batch.schema.names]).to_pylist()
         return pa.RecordBatch.from_pylist([p for row in rows for p in self.pairs(row)], schema=PAIRS_SCHEMA)
 

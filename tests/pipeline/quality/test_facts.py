@@ -145,9 +145,9 @@ FILES = [("A.java", JAVA), ("a.js", JS), ("main.go", GO), ("lib.rs", RUST), ("he
 PERMISSIVE = QualityConfig(min_score=0.0, max_error_ratio=1.0)
 
 
-def _quality(named=FILES) -> pa.RecordBatch:
+def _quality(named=FILES, cfg: QualityConfig = PERMISSIVE) -> pa.RecordBatch:
     batch = to_files_batch([RawRecord("s", "r", path, text.encode()) for path, text in named])
-    return QualityScorer(PERMISSIVE).apply(batch)
+    return QualityScorer(cfg).apply(batch)
 
 
 def _refuse_parsing(monkeypatch):
@@ -245,3 +245,71 @@ def test_tables_written_before_the_facts_are_parsed():
     assert not facts.usable(row)
     assert facts.row_segments(row, 3, 2000.0) == segments(PYTHON, "Python", 3, 2000.0)
     assert facts.row_candidates(row, 2000.0) == extract(PYTHON, "Python")
+
+
+HEADER = '''#ifndef BAG_H
+#define BAG_H
+#include <vector>
+
+namespace shop {
+
+// A bag of ints.
+class Bag {
+  public:
+    // Adds one item.
+    void add(int x) {
+        items.push_back(x);
+        const char *key = "AKIAIOSFODNN7EXAMPLQ";
+    }
+  private:
+    std::vector<int> items;
+};
+
+}  // namespace shop
+#endif
+'''
+TSX = '''import React from "react";
+
+/** Lists the items. */
+export function Items(props: { items: string[] }) {
+  return (
+    <ul>
+      {props.items.map((item) => <li key={item}>{item}</li>)}
+    </ul>
+  );
+}
+
+/** Counts the items. */
+export function count(items: string[]): number {
+  let n = 0;
+  for (const item of items) {
+    n += 1;
+  }
+  return n;
+}
+'''
+
+
+def test_a_file_another_grammar_parses_better_takes_its_facts_from_that_grammar_s_tree():
+    # the second grammar is tried only on files over their language's tolerated error ratio (here the defaults)
+    rows = _quality([("bag.h", HEADER), ("hello.tsx", TSX)], QualityConfig(min_score=0.0)).to_pylist()
+    assert [(r["language"], r["quality_grammar"]) for r in rows] == [("C", "cpp"), ("TypeScript", "tsx")]
+    for row, key, own in zip(rows, ("C++", "TSX"), ("C", "TypeScript")):
+        assert {k: row[k] for k in facts.FACT_COLUMNS} == facts.facts_of(row["content"], key, 2000.0)
+        # the language's own grammar stumbles on these files: its facts would differ
+        assert facts.facts_of(row["content"], own, 2000.0) != facts.facts_of(row["content"], key, 2000.0)
+        # without facts, segments and sft parse with the grammar quality chose and find the same
+        bare = {k: v for k, v in row.items() if k not in facts.FACT_COLUMNS}
+        assert sorted(facts.row_segments(bare, 1, 2000.0)) == sorted(facts.row_segments(row, 1, 2000.0))
+        assert facts.row_candidates(bare, 2000.0) == facts.row_candidates(row, 2000.0)
+    assert [[c["name"] for c in r["sft_candidates"]] for r in rows] == [["add"], ["Items", "count"]]
+    # the TypeScript grammar's tree of the .tsx file holds neither function
+    assert facts.facts_of(rows[1]["content"], "TypeScript", 2000.0)["sft_candidates"] == []
+
+
+def test_privacy_takes_fresh_facts_with_the_grammar_quality_chose():
+    kept = _quality([("bag.h", HEADER)])
+    (changed,) = PrivacyScrubber(PrivacyConfig()).apply(kept).to_pylist()
+    assert "AKIAIOSFODNN7EXAMPLQ" not in changed["content"] and facts.usable(changed)
+    assert {k: changed[k] for k in facts.FACT_COLUMNS} == facts.facts_of(changed["content"], "C", 2000.0, "cpp")
+    assert [c["name"] for c in changed["sft_candidates"]] == ["add"]
