@@ -313,3 +313,10 @@ def test_privacy_takes_fresh_facts_with_the_grammar_quality_chose():
     assert "AKIAIOSFODNN7EXAMPLQ" not in changed["content"] and facts.usable(changed)
     assert {k: changed[k] for k in facts.FACT_COLUMNS} == facts.facts_of(changed["content"], "C", 2000.0, "cpp")
     assert [c["name"] for c in changed["sft_candidates"]] == ["add"]
+
+
+def test_each_grammar_names_one_spec_so_quality_grammar_finds_its_way_back():
+    from pipeline.quality.specs import SPECS, parse_language
+
+    assert {parse_language("C", spec.grammar) for spec in SPECS.values()} == set(SPECS)  # no grammar serves two keys
+    assert parse_language("C", None) == "C" and parse_language("Markdown", None) == "Markdown"
