@@ -65,6 +65,10 @@ def pytest_collection_modifyitems(config, items):
         return
     groups = {}
     for item in items:
+        named = item.get_closest_marker("xdist_group")  # a module's own choice, e.g. to share its module fixtures
+        if named is not None:
+            groups[item] = named.args[0]
+            continue
         groups[item] = xdist_group_of(getattr(item, "fixturenames", ()), item.nodeid.split("::")[0])
         item.add_marker(pytest.mark.xdist_group(groups[item]))
     items.sort(key=lambda item: xdist_order(groups[item]))  # stable: each group keeps its tests' order

@@ -15,7 +15,9 @@ import pytest
 from pipeline.config import STAGES
 from tests.conftest import free_ports
 
-pytestmark = [pytest.mark.spark, pytest.mark.cluster]
+# both tests on the worker that has the Spark session (the first one compares with the session's local run), so
+# that the cluster and the packed env, module fixtures, are made once and not on each worker
+pytestmark = [pytest.mark.spark, pytest.mark.cluster, pytest.mark.xdist_group("spark")]
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKERS = 2

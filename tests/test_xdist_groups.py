@@ -40,6 +40,25 @@ PROBE_TESTS = PROBE_MODULE + "".join(
     f"def test_{group}_{i}({fixture}):\n    time.sleep(0.1)\n    note(f'ran {group} {{os.getpid()}}')\n"
     for i in range(6) for group, fixture in (("spark", "spark"), ("slurm", "slurm_conf"), ("module", "module_fixture")))
 
+# a module that names its group: its tests go there whether or not they use that group's fixture
+PROBE_NAMED = """\
+import os
+import pytest
+from conftest import note
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+@pytest.fixture(scope="module")
+def named_fixture():
+    note(f"made named {os.getpid()}")
+
+def test_named_with_spark(spark, named_fixture):
+    note(f"ran named {os.getpid()}")
+
+def test_named_without_spark(named_fixture):
+    note(f"ran named {os.getpid()}")
+"""
+
 
 def test_a_test_is_grouped_by_the_first_shared_fixture_it_uses_else_by_its_module():
     assert xdist_group_of(["tmp_path", "slurm_conf", "spark"], "tests/a.py") == "spark"
@@ -54,6 +73,7 @@ def test_on_two_workers_each_shared_fixture_is_made_once_and_its_tests_share_tha
     probe.mkdir()
     (probe / "conftest.py").write_text(PROBE_CONFTEST)
     (probe / "test_probe.py").write_text(PROBE_TESTS)
+    (probe / "test_named.py").write_text(PROBE_NAMED)
     (probe / "pytest.ini").write_text("[pytest]\n")
     log = tmp_path / "log.txt"
     env = {**os.environ, "PROBE_LOG": str(log), "PYTHONPATH": f"{ROOT}{os.pathsep}{probe}"}
@@ -64,7 +84,8 @@ def test_on_two_workers_each_shared_fixture_is_made_once_and_its_tests_share_tha
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line.split() for line in log.read_text().splitlines()]
     made = Counter(group for verb, group, _ in lines if verb == "made")
-    assert made == {"spark": 1, "slurm": 1, "module": 1}
+    assert made == {"spark": 1, "slurm": 1, "module": 1, "named": 1}
     workers = {group: {pid for verb, g, pid in lines if verb == "ran" and g == group} for group in made}
     assert all(len(pids) == 1 for pids in workers.values()), workers
-    assert sum(verb == "ran" for verb, _, _ in lines) == 18
+    assert workers["named"] == workers["spark"]
+    assert sum(verb == "ran" for verb, _, _ in lines) == 20
