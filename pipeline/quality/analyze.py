@@ -22,7 +22,7 @@ import re
 import time
 
 from pipeline.quality import grammars
-from pipeline.quality.specs import CAMEL, FALLBACK, PASCAL, SNAKE, SPECS
+from pipeline.quality.specs import CAMEL, FALLBACK, PASCAL, SNAKE, SPECS, first_grammar
 
 _WORD_BACKWARDS = re.compile(rb"[A-Za-z0-9_$]+")
 _FIRST_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -277,19 +277,25 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
     }
 
 
-def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None) -> dict:
+def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None,
+            path: str | None = None) -> dict:
     """Parse and measure one file. When its error ratio is above `tolerated_errors` and the language has a related
-    grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins.
-    `facts(root, captures, source, spec_key)`, when given, is called on the winning grammar's tree (the one whose
-    name `quality_grammar` records) and its result returned under "facts".
+    grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins (the first
+    tried on a tie). The related grammar is tried first where the file shows it is that one (`first_grammar`: a
+    .tsx `path`, a C++ line in a C file). `facts(root, captures, source, spec_key)`, when given, is called on the
+    winning grammar's tree (the one whose name `quality_grammar` records) and its result returned under "facts".
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
+    order = [lang, FALLBACK[lang]] if lang in FALLBACK else [lang]
+    if first_grammar(lang, path, source) != lang:
+        order.reverse()
+    lang = order[0]
     tree = parse(source, SPECS[lang].grammar, budget_ms)
     caps = captures(tree.root_node, lang)
     ratio = error_ratio(tree.root_node, caps, SPECS[lang].offside)
-    if ratio > tolerated_errors and lang in FALLBACK:
-        alt = FALLBACK[lang]
+    if ratio > tolerated_errors and len(order) > 1:
+        alt = order[1]
         alt_tree = parse(source, SPECS[alt].grammar, budget_ms)
         alt_caps = captures(alt_tree.root_node, alt)
         alt_ratio = error_ratio(alt_tree.root_node, alt_caps, SPECS[alt].offside)

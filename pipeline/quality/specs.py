@@ -1,6 +1,7 @@
 """Per-language tree-sitter node types: what counts as a function, a decision, nesting, a comment, an import, a call."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 SNAKE, CAMEL, PASCAL = "snake_case", "camelCase", "PascalCase"
@@ -167,6 +168,20 @@ SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript", extra_q
 # TSX dialect. The grammar with fewer error nodes wins.
 SPECS["TSX"] = replace(SPECS["TypeScript"], grammar="tsx")
 FALLBACK = {"C": "C++", "TypeScript": "TSX"}
+# A line only C++ has (a namespace, a template, an access label, a class with a body): a C file showing one is parsed
+# as C++ first, and as C only when C++ stumbles, so that the usual C++ header is parsed once, not twice.
+_CPP_LINE = re.compile(rb"^[ \t]*(?:namespace\s+\w|template\s*<|(?:public|private|protected)\s*:(?!:)|"
+                       rb"using\s+namespace\s|class\s+\w+\s*(?::[^;{}]*)?\{)", re.M)
+
+
+def first_grammar(language: str, path: str | None, source: bytes) -> str:
+    """The SPECS key to parse a file with first: FALLBACK's related grammar where the file shows it is that one (TSX
+    for a .tsx file, C++ for a C file with a line only C++ has), else its language's own."""
+    if language == "TypeScript" and path is not None and path.lower().endswith(".tsx"):
+        return "TSX"
+    if language == "C" and _CPP_LINE.search(source):
+        return "C++"
+    return language
 # the SPECS key of each tree-sitter grammar (no grammar serves two keys): a row's quality_grammar back to its spec
 SPEC_OF_GRAMMAR = {spec.grammar: name for name, spec in SPECS.items()}
 

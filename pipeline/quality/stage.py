@@ -32,7 +32,8 @@ class QualityScorer(BatchStage):
     def allowed_error_ratio(self, language: str) -> float:
         return self.cfg.error_ratio_by_language.get(language, self.cfg.max_error_ratio)
 
-    def score_one(self, text: str | None, language: str | None, avg_line_len: float | None):
+    def score_one(self, text: str | None, language: str | None, avg_line_len: float | None,
+                  path: str | None = None):
         """(metrics dict or None, reason, detail) for one file."""
         if text is None or language not in SPECS:
             return None, None, None
@@ -41,7 +42,8 @@ class QualityScorer(BatchStage):
             return None, reasons.PARSE_BUDGET_EXCEEDED, \
                 f"{size} bytes > quality.max_parse_bytes={self.cfg.max_parse_bytes}"
         try:
-            m = analyze(text, language, self.cfg.parse_budget_ms, self.allowed_error_ratio(language), facts_of_tree)
+            m = analyze(text, language, self.cfg.parse_budget_ms, self.allowed_error_ratio(language), facts_of_tree,
+                        path)
         except ParseBudgetExceeded as e:
             return None, reasons.PARSE_BUDGET_EXCEEDED, str(e)
         except RecursionError:
@@ -69,12 +71,12 @@ class QualityScorer(BatchStage):
         reasons_out = batch.column(REASON).to_pylist()
         details_out = batch.column(DETAIL).to_pylist()
         rows = zip(batch.column("content").to_pylist(), batch.column("language").to_pylist(),
-                   batch.column("avg_line_len").to_pylist())
-        for i, (text, language, avg) in enumerate(rows):
+                   batch.column("avg_line_len").to_pylist(), batch.column("path").to_pylist())
+        for i, (text, language, avg, path) in enumerate(rows):
             if reasons_out[i] is not None:  # rejected upstream: leave it alone
                 m, reason, detail = None, None, None
             else:
-                m, reason, detail = self.score_one(text, language, avg)
+                m, reason, detail = self.score_one(text, language, avg, path)
             for f in QUALITY_COLUMNS:
                 cols[f.name].append(m.get(f.name) if m else None)
             cols["quality_scored"][-1] = m is not None

@@ -13,7 +13,7 @@ import pytest
 from pipeline.dedup.segments import segments
 from pipeline.quality import grammars
 from pipeline.quality.analyze import analyze, captures, error_ratio, max_depth, name_style, parse
-from pipeline.quality.specs import CLASSES, FALLBACK, SPECS
+from pipeline.quality.specs import CLASSES, FALLBACK, SPECS, first_grammar
 
 PYTHON = '''import os
 from sys import argv
@@ -657,6 +657,52 @@ def test_tsx_falls_back_to_the_tsx_grammar():
 
 def test_plain_c_stays_on_the_c_grammar():
     assert analyze(C, "C", budget_ms=2000)["quality_grammar"] == "c"
+
+
+def _grammars_parsed(monkeypatch) -> list[str]:
+    import pipeline.quality.analyze as analyze_module
+
+    tried, real = [], analyze_module.parse
+    monkeypatch.setattr(analyze_module, "parse", lambda src, grammar, budget: tried.append(grammar) or
+                        real(src, grammar, budget))
+    return tried
+
+
+def test_the_related_grammar_goes_first_where_the_file_shows_it(monkeypatch):
+    tried = _grammars_parsed(monkeypatch)
+    tsx = 'export function Hello(props: { name: string }) {\n  return <div>Hello {props.name}</div>;\n}\n'
+    header = analyze(HEADER, "C", budget_ms=2000, path="geo/point.h")
+    assert tried == ["cpp"]  # once, where the C grammar first would have stumbled and C++ followed
+    assert header == analyze(HEADER, "C++", budget_ms=2000)
+    tried.clear()
+    assert analyze(tsx, "TypeScript", budget_ms=2000, path="ui/Hello.tsx")["quality_grammar"] == "tsx"
+    assert analyze(tsx, "TypeScript", budget_ms=2000, path="ui/hello.ts")["quality_grammar"] == "tsx"
+    assert tried == ["tsx", "typescript", "tsx"]  # a .ts file with JSX still gets the TSX try after TypeScript's
+    tried.clear()
+    assert analyze(C, "C", budget_ms=2000, path="plain.c")["quality_grammar"] == "c" and tried == ["c"]
+
+
+def test_a_c_file_cpp_stumbles_on_falls_back_to_c(monkeypatch):
+    # a C++ line under #ifdef __cplusplus, and C that C++ rejects (`new` and `class` as names)
+    text = "#ifdef __cplusplus\nnamespace compat {\n#endif\nint bump(int new, int class) {\n" \
+           "    return new + class;\n}\n#ifdef __cplusplus\n}\n#endif\n"
+    tried = _grammars_parsed(monkeypatch)
+    m = analyze(text, "C", budget_ms=2000, path="compat.h")
+    assert tried == ["cpp", "c"]
+    ratios = {g: analyze(text, lang, budget_ms=2000)["error_ratio"] for g, lang in (("c", "C"), ("cpp", "C++"))}
+    assert ratios["c"] < ratios["cpp"] and m["quality_grammar"] == "c" and m["error_ratio"] == ratios["c"]
+
+
+@pytest.mark.parametrize("line, cpp", [
+    ("namespace shop {", True), ("  template <typename T>", True), (" public:", True), ("using namespace std;", True),
+    ("class Bag : public Base {", True), ("class Bag\n{", True), ("struct bag { int n; };", False),
+    (" * class Bag { is documented here", False), ("std::vector<int> v;", False), ("int public_count;", False),
+    ("  private::reset();", False), ('extern "C" {', False)])
+def test_a_line_only_cpp_has_marks_a_c_file_as_cpp(line, cpp):
+    assert first_grammar("C", "x.h", f"int a;\n{line}\n".encode()) == ("C++" if cpp else "C")
+    assert first_grammar("C++", "x.h", f"{line}\n".encode()) == "C++"
+    assert [first_grammar("TypeScript", p, b"") for p in ("a.tsx", "a.TSX", "a.ts", None)] == \
+        ["TSX", "TSX", "TypeScript", "TypeScript"]
 
 
 def test_rust_doc_comment_marks_only_its_own_line():
