@@ -182,6 +182,8 @@ def first_grammar(language: str, path: str | None, source: bytes) -> str:
     if language == "C" and _CPP_LINE.search(source):
         return "C++"
     return language
+
+
 # the SPECS key of each tree-sitter grammar (no grammar serves two keys): a row's quality_grammar back to its spec
 SPEC_OF_GRAMMAR = {spec.grammar: name for name, spec in SPECS.items()}
 
@@ -190,6 +192,7 @@ def parse_language(language: str | None, grammar: str | None = None) -> str | No
     """The SPECS key to parse a row with: that of the grammar quality chose for it (`quality_grammar`: a C header
     that C++ parsed better is C++), else its language's own."""
     return SPEC_OF_GRAMMAR.get(grammar, language)
+
 
 # class-like nodes per grammar: with the functions they are segment dedup's segments (captured as @class by the
 # metrics query, so that one walk of the tree finds them)
