@@ -16,6 +16,7 @@ from pipeline.progress import Quiet
 from pipeline.spark import commit
 from pipeline.spark.apply import apply_stage, arrow_schema
 from pipeline.spark.hadoop_fs import HadoopFS
+from pipeline.spark.query_settings import one_task_per_file, query_settings
 from pipeline.spark.session import get_session
 from pipeline.stages import REGISTRY, batch_stage, in_pipeline_order, section, step_name, steps, upstream_candidates
 from schemas import STATUS_KEPT, STATUS_REJECTED
@@ -205,7 +206,8 @@ class Runner:
         source = self.spark.read.parquet(*upstream[0].split(","))
         whole = f"{self.staging_root}/{step[0]}-to-{step[-1]}-{tag}"
         out = source.mapInArrow(row_pass, spark_schema(row_pass.output_schema(arrow_schema(source))))
-        row_pass_commit.write_by_stage(out, whole, self.cfg.run.keep_rejected_content)
+        with query_settings(self.spark, one_task_per_file(self.spark)):
+            row_pass_commit.write_by_stage(out, whole, self.cfg.run.keep_rejected_content)
         self.spark.catalog.clearCache()
         bytes_in = int(source.agg(F.sum("size_bytes")).first()[0] or 0)
         written, counts = row_pass_commit.measure_pass(self.spark, whole, stages, bytes_in)
