@@ -57,13 +57,14 @@ _MIN_NEEDLE = 3
 class Rule(NamedTuple):
     name: str
     pattern: re.Pattern
-    needles: tuple[str, ...] | None  # lower-case strings one of which any match contains; None: always search
+    needles: tuple[tuple[str, ...], ...]  # any match holds one lower-case string of each group; (): always search
 
 
 @dataclass(frozen=True)
 class Lists:
     toxic: dict[str, re.Pattern | None]       # toxic_en (searched in lower-cased text) / toxic_zh -> one alternation
     malicious: dict[str, tuple[Rule, ...]]    # category -> its rules, in file order
+    non_ascii: frozenset[str] = frozenset()   # toxic categories no ASCII-only text can match (never searched there)
 
 
 def _local_dir(lists_dir: str) -> Path:
@@ -124,44 +125,56 @@ def chinese_pattern(terms: list[str]) -> re.Pattern | None:
     return re.compile("|".join(alts), re.IGNORECASE)
 
 
-def needles(pattern: str) -> tuple[str, ...] | None:
-    """Literal strings (lower-cased, 3+ characters) one of which every match of `pattern` contains: a cheap `in`
-    test on the lower-cased text skips the regex in most files. None when no such set is found."""
+def needle_groups(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """Groups of literal strings (lower-cased, 3+ characters): every match of `pattern` contains one string of each
+    group, so a cheap `in` test per group on the lower-cased text skips the regex in most files. Groups of few
+    and long (likely rare) strings first; () when none is found. A literal run right before an alternation whose every
+    branch opens with a literal joins them (`(?:exec|eval)` parses as `e` then `xec|val`: the group is exec, eval)."""
     from re import _constants as c
     from re import _parser
 
-    def walk(seq) -> list[str] | None:
-        best: list[str] | None = None
+    def lead(seq) -> str:
+        out = []
+        for op, av in seq:
+            if op is not c.LITERAL:
+                break
+            out.append(chr(av).lower())
+        return "".join(out)
 
-        def consider(cands):
-            nonlocal best
-            if cands and min(map(len, cands)) >= _MIN_NEEDLE and \
-                    (best is None or min(map(len, cands)) > min(map(len, best))):
-                best = cands
-
+    def walk(seq) -> list[list[str]]:
+        groups: list[list[str]] = []
         run: list[str] = []
         for op, av in seq:
             if op is c.LITERAL:
                 run.append(chr(av).lower())
                 continue
-            consider(["".join(run)] if run else None)
-            run = []
+            before, run = "".join(run), []
             if op is c.SUBPATTERN:
-                consider(walk(av[-1]))
+                groups.append([before])
+                groups.extend(walk(av[-1]))
             elif op is c.BRANCH:
                 alts = [walk(b) for b in av[1]]
-                if all(alts):
-                    consider([x for a in alts for x in a])
+                leads = [lead(b) for b in av[1]]
+                if before and all(leads):
+                    groups.append([before + x for x in leads])
+                else:
+                    groups.append([before])
+                    if all(alts):  # each branch's longest group: one of them is in any match
+                        groups.append([x for a in alts for x in max(a, key=lambda g: min(map(len, g)))])
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
-                consider(walk(av[2]))
-        consider(["".join(run)] if run else None)
-        return best
+                groups.append([before])
+                groups.extend(walk(av[2]))
+            else:
+                groups.append([before])
+        groups.append(["".join(run)])
+        return [g for g in groups if g and min(map(len, g)) >= _MIN_NEEDLE]
 
     try:
         found = walk(_parser.parse(pattern, re.IGNORECASE))
     except Exception:  # a private module: never let its changes break loading, only slow the scan
-        return None
-    return tuple(dict.fromkeys(found)) if found else None
+        return ()
+    unique = dict.fromkeys(tuple(dict.fromkeys(g)) for g in found)
+    return tuple(sorted(unique, key=lambda g: len(g) / min(map(len, g))))  # few scans, long (rare) needles first
 
 
 def parse_malicious(text: str, where: str) -> dict[str, tuple[Rule, ...]]:
@@ -178,7 +191,7 @@ def parse_malicious(text: str, where: str) -> dict[str, tuple[Rule, ...]]:
                 raise ValueError(f"{where}: {category}[{i}] needs a `name` and a `pattern`")
             source = str(item["pattern"])
             try:
-                rules.append(Rule(str(item["name"]), re.compile(source, re.IGNORECASE), needles(source)))
+                rules.append(Rule(str(item["name"]), re.compile(source, re.IGNORECASE), needle_groups(source)))
             except re.error as e:
                 raise ValueError(f"{where}: {category}/{item['name']}: bad regular expression: {e}") from None
         out[category] = tuple(rules)
@@ -191,17 +204,33 @@ def load_lists(lists_dir: str = "") -> Lists:
     en, _ = read_list_file(TOXIC_FILES["toxic_en"], lists_dir)
     zh, _ = read_list_file(TOXIC_FILES["toxic_zh"], lists_dir)
     mal, where = read_list_file(MALICIOUS_FILE, lists_dir)
-    return Lists({"toxic_en": english_pattern(entries(en)), "toxic_zh": chinese_pattern(entries(zh))},
-                 parse_malicious(mal, where))
+    terms = {"toxic_en": entries(en), "toxic_zh": entries(zh)}
+    return Lists({"toxic_en": english_pattern(terms["toxic_en"]), "toxic_zh": chinese_pattern(terms["toxic_zh"])},
+                 parse_malicious(mal, where),
+                 frozenset(name for name, words in terms.items() if words and all(map(_needs_non_ascii, words))))
+
+
+def _needs_non_ascii(term: str) -> bool:
+    """True when `term` has a character outside ASCII with no case (CJK): no ASCII text matches it, even ignoring
+    case (a cased one may: the Kelvin sign matches `k`, the long s matches `s`)."""
+    return any(ord(ch) > 127 and ch.lower() == ch.upper() == ch.casefold() == ch for ch in term)
 
 
 def malicious_match(text: str, lists: Lists, categories, lower: str | None = None) -> tuple[str, str] | None:
     """(category, rule name) of the first malicious pattern found in the whole text (`lower`: text.lower())."""
     lower = text.lower() if lower is None else lower
+    seen: dict[str, bool] = {}  # rules share needles: each is looked for once per file
+
+    def holds(needle: str) -> bool:
+        found = seen.get(needle)
+        if found is None:
+            found = seen[needle] = needle in lower
+        return found
+
     for category in MALICIOUS_CATEGORIES:
         if category in categories:
             for rule in lists.malicious.get(category, ()):
-                if (rule.needles is None or any(n in lower for n in rule.needles)) and rule.pattern.search(text):
+                if all(any(map(holds, group)) for group in rule.needles) and rule.pattern.search(text):
                     return category, rule.name
     return None
 
@@ -262,8 +291,9 @@ def toxic_matches(text: str, language: str | None, lists: Lists, categories, min
     if len(lower) != len(text):  # a few characters lower-case to two (U+0130): keep offsets, fold per character
         lower = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
     found = {}
+    ascii_only = text.isascii()
     for category, pattern in lists.toxic.items():
-        if category in categories and pattern is not None:
+        if category in categories and pattern is not None and not (ascii_only and category in lists.non_ascii):
             hits = [(m.start(), m.end(), text[m.start():m.end()])
                     for m in pattern.finditer(lower if category == "toxic_en" else text)
                     if not _masked_whole(text[m.start():m.end()])]

@@ -129,9 +129,51 @@ def test_min_hits_skips_parsing(lists, monkeypatch):
 
 
 def test_needles_are_derived_from_patterns():
-    assert matchers.needles(r"\bstratum\+(?:tcp|ssl)://") == ("stratum+",)
-    assert set(matchers.needles(r"\b(?:iex|Invoke-Expression)\b")) == {"iex", "invoke-expression"}
-    assert matchers.needles(r"\b\w+\s") is None
+    assert matchers.needle_groups(r"\bstratum\+(?:tcp|ssl)://") == (("stratum+tcp", "stratum+ssl"), ("://",))
+    assert matchers.needle_groups(r"\b(?:iex|Invoke-Expression)\b") == (("iex", "invoke-expression"),)
+    assert matchers.needle_groups(r"\b\w+\s") == ()
+    # `exec|eval` parses as `e` then `xec|val` (both common in code): the run and the branches join again
+    assert matchers.needle_groups(r"(?:exec|eval)\s*\(") == (("exec", "eval"),)
+    # every mandatory literal is a group of its own, longest first; optional parts give none
+    assert matchers.needle_groups(r"\beval\s*\(\s*(?:window\.)?atob\s*\(") == (("eval",), ("atob",))
+    # a branch with an empty alternative promises nothing beyond the run before it
+    assert matchers.needle_groups(r"\bdiscord(?:canary|ptb)?[\\/]+leveldb") == (("discord",), ("leveldb",))
+
+
+def test_a_rule_is_searched_only_when_every_needle_group_is_in_the_text(lists, monkeypatch):
+    rule = next(r for r in lists.malicious["obfuscated_dropper"] if r.name == "js_eval_atob")
+    assert rule.needles == (("eval",), ("atob",))
+    searched = []
+
+    class Spy:
+        def search(self, text):
+            searched.append(text)
+            return None
+
+    spied = matchers.Lists(lists.toxic, {"obfuscated_dropper": (rule._replace(pattern=Spy()),)})
+    for text in ("x = evaluate(y)\n", "atob(s)\n", "EVAL(x); atob(y)\n"):
+        assert matchers.malicious_match(text, spied, ALL) is None
+    assert searched == ["EVAL(x); atob(y)\n"]
+
+
+def test_ascii_text_is_never_searched_for_terms_that_need_other_characters(tmp_path, monkeypatch):
+    assert matchers._needs_non_ascii("傻逼") and not matchers._needs_non_ascii("fuck")
+    assert not matchers._needs_non_ascii("\u212aill")  # the Kelvin sign: matches `kill` ignoring case
+    lists = matchers.load_lists()
+    assert lists.non_ascii == {"toxic_zh"}
+    (tmp_path / "zh.txt").write_text("傻逼\n\u017fhit\n")  # a long s (matches `shit` ignoring case) in the list
+    assert "toxic_zh" not in matchers.load_lists(str(tmp_path)).non_ascii
+    searched = []
+
+    class Spy:
+        def finditer(self, text):
+            searched.append(text)
+            return iter(())
+
+    spied = matchers.Lists({"toxic_zh": Spy()}, {}, lists.non_ascii)
+    for text in ("# plain ascii\n", "# 注释\n"):
+        assert matchers.toxic_matches(text, "Python", spied, ALL) == {}
+    assert searched == ["# 注释\n"]
 
 
 def test_lists_dir_override_and_fallback(tmp_path):
