@@ -27,7 +27,7 @@ class ExactDedup(_DedupStage):
         detail = F.concat(F.lit("same content as "), F.col("exact_survivor"), F.lit(" ("),
                           F.col("exact_copies").cast("string"), F.lit(" copies)"))
         out = mark_rows(marked, F.col("exact_survivor") != F.col("id"), reasons.EXACT_DUPLICATE, detail)
-        return out.drop("exact_survivor", "exact_copies")
+        return out.select(*df.columns)
 
 
 class NearDedup(_DedupStage):

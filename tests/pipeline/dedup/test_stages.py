@@ -44,7 +44,7 @@ def test_exact_keeps_the_highest_score_then_the_smallest_id(spark):
         ("y9", "Python", "b = 2\n", "sha-b", 0.1),
         ("z1", "Python", "c = 3\n", "sha-c", 0.2),
     ])
-    assert outcome(ExactDedup(DedupConfig()).transform(df)) == {
+    expected = {
         "x2": KEPT,
         "x1": (reasons.EXACT_DUPLICATE, "same content as x2 (3 copies)"),
         "x3": (reasons.EXACT_DUPLICATE, "same content as x2 (3 copies)"),
@@ -54,6 +54,14 @@ def test_exact_keeps_the_highest_score_then_the_smallest_id(spark):
         "y2": (reasons.EXACT_DUPLICATE, "same content as y9 (3 copies)"),
         "z1": KEPT,
     }
+    marked = ExactDedup(DedupConfig()).transform(df)
+    assert outcome(marked) == expected
+    plan = marked._jdf.queryExecution().executedPlan().toString()
+    assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan  # the files' content is not shuffled
+    # past the broadcast limit the same decisions come through a shuffle join
+    from pipeline.dedup.exact import exact_survivors
+    assert {r["id"]: (r["exact_survivor"], r["exact_copies"]) for r in exact_survivors(df, 0).collect()} == \
+        {r["id"]: (r["exact_survivor"], r["exact_copies"]) for r in exact_survivors(df).collect()}
 
 
 def steps(edits: dict[int, str] | None = None) -> str:
