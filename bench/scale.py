@@ -132,6 +132,8 @@ def quality_vs_parse(run: dict, run_json: dict) -> dict:
             "quality_s": quality["seconds"], "quality_phase": quality["stage"],
             "bare_parse_1core_s": round(parse_s, 2),
             "ratio_to_parse_on_2_cores": scale_report.ratio(quality["seconds"], parse_s / 2),
+            # the machine's speed moves both (a bare parse took 52-62 s on one 2-core machine within an hour)
+            "run_wall_per_bare_parse": scale_report.ratio(run["wall_s"], parse_s),
             "quality_parses": quality["parses"], "run_parses": run["parses"],
             "parses_per_file": scale_report.ratio(run["parses"], n)}
 
@@ -181,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"quality ({qp['quality_phase']}) {qp['quality_s']:.1f} s on local[2] vs a bare tree-sitter parse of "
           f"the same {qp['files']:,} files ({qp['mb']:.1f} MB) {qp['bare_parse_1core_s']:.1f} s on one core: "
           f"{scale_report.fmt_ratio(qp['ratio_to_parse_on_2_cores'])}x the parse split over 2 cores")
+    print(f"the whole run's wall time is {scale_report.fmt_ratio(qp['run_wall_per_bare_parse'])}x that bare parse "
+          f"(a figure that compares runs on machines of different speed)")
     if args.parse_count:
         print(f"tree-sitter parses in the whole run: {qp['run_parses']:,} for {qp['files']:,} parseable files = "
               f"{scale_report.fmt_ratio(qp['parses_per_file'])} per file "
