@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 1
     qp = quality_vs_parse(runs["whole"], run_jsons["whole"])
-    goal_rows = scale_report.goals(runs["half"], runs["whole"], args.profile)
+    goal_rows = scale_report.goals(runs["half"], runs["whole"], args.profile, limited=bool(args.limit_mb))
     print()
     for label in ("half", "whole"):
         print(scale_report.run_table(runs[label]) + "\n")

@@ -132,6 +132,8 @@ def test_tables_and_goals():
     full = scale_report.goals(half, {**whole, "wall_s": 301.0}, "full")
     assert full[0][2] is False and full[3][2] is False  # 301 s; 301/14 > 2.2
     assert "NOT met" in scale_report.goals_text(full) and "n/a" in scale_report.goals_text(goals)
+    part = scale_report.goals(half, {**whole, "wall_s": 40.0}, "full", limited=True)
+    assert part[0][2] is None  # a --limit-mb part of the full profile is not judged against the whole's 300 s
 
 
 def test_process_roles_by_command_line():
