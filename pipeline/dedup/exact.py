@@ -1,6 +1,7 @@
 """Global exact dedup: one survivor per content hash (highest quality score, then smallest id) across sources."""
 from __future__ import annotations
 
+from pipeline.spark.marks import broadcast_if_small
 from pipeline.stage import REASON
 
 BROADCAST_ROWS = 2_000_000  # decisions of up to this many files (~100 bytes each) go to every task
@@ -22,6 +23,4 @@ def exact_survivors(df, broadcast_rows: int = BROADCAST_ROWS):
     group = Window.partitionBy("content_sha256", "_live")
     decided = narrow.select("id", F.first("id").over(w).alias("exact_survivor"),
                             F.count("*").over(group).alias("exact_copies")).localCheckpoint()
-    if decided.count() <= broadcast_rows:
-        decided = F.broadcast(decided)
-    return df.join(decided, "id", "left")
+    return df.join(broadcast_if_small(decided, broadcast_rows), "id", "left")

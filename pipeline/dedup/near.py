@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.dedup.minhash import shingle_sets, signatures
+from pipeline.spark.marks import broadcast_if_small
 
 SIGNATURES = pa.schema([("id", pa.string()), ("rank_score", pa.float64()), ("n_tokens", pa.int64()),
                         ("sig", pa.binary())])
@@ -110,8 +111,7 @@ def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_t
     # each file's shingle set once (not once per pair it is in), then set intersections per pair
     involved = close.select(F.col("a").alias("id")).unionByName(close.select(F.col("b").alias("id"))).distinct() \
                     .localCheckpoint()
-    if involved.count() <= broadcast_ids:  # the ids go to every task: no shuffle of every file's content
-        involved = F.broadcast(involved)
+    involved = broadcast_if_small(involved, broadcast_ids)  # the ids go to every task where they are few
     body = functools.partial(shingle_set_batches, shingle_tokens=shingle_tokens)
     sets = contents.select("id", "content").join(involved, "id", "left_semi").mapInArrow(
         body, "id string, shingles binary")

@@ -1,4 +1,5 @@
-"""DataFrame helpers for whole-dataset stages: mark rows with a reason, and select the rows still alive."""
+"""DataFrame helpers for whole-dataset stages: mark rows with a reason, select the rows still alive, and broadcast
+a small side of a join."""
 from __future__ import annotations
 
 from pipeline.stage import DETAIL, REASON
@@ -19,3 +20,12 @@ def live_rows(df):
     from pyspark.sql import functions as F
 
     return df.where(F.col(REASON).isNull()) if REASON in df.columns else df
+
+
+def broadcast_if_small(df, max_rows: int):
+    """`df` hinted for broadcast when it has at most `max_rows` rows, so that a join with it leaves the other side's
+    rows in their tasks (no shuffle of the files' content); otherwise `df` as it is (a shuffle join). `df` is
+    counted: checkpoint it first."""
+    from pyspark.sql import functions as F
+
+    return F.broadcast(df) if df.count() <= max_rows else df
