@@ -149,23 +149,18 @@ def needle_groups(pattern: str) -> tuple[tuple[str, ...], ...]:
                 run.append(chr(av).lower())
                 continue
             before, run = "".join(run), []
+            if op is c.BRANCH and before and all(leads := [lead(b) for b in av[1]]):
+                groups.append([before + x for x in leads])
+                continue
+            groups.append([before])
             if op is c.SUBPATTERN:
-                groups.append([before])
                 groups.extend(walk(av[-1]))
             elif op is c.BRANCH:
                 alts = [walk(b) for b in av[1]]
-                leads = [lead(b) for b in av[1]]
-                if before and all(leads):
-                    groups.append([before + x for x in leads])
-                else:
-                    groups.append([before])
-                    if all(alts):  # each branch's longest group: one of them is in any match
-                        groups.append([x for a in alts for x in max(a, key=lambda g: min(map(len, g)))])
+                if all(alts):  # each branch's longest group: one of them is in any match
+                    groups.append([x for a in alts for x in max(a, key=lambda g: min(map(len, g)))])
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
-                groups.append([before])
                 groups.extend(walk(av[2]))
-            else:
-                groups.append([before])
         groups.append(["".join(run)])
         return [g for g in groups if g and min(map(len, g)) >= _MIN_NEEDLE]
 
