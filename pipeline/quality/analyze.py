@@ -22,7 +22,7 @@ import re
 import time
 
 from pipeline.quality import grammars
-from pipeline.quality.specs import CAMEL, FALLBACK, PASCAL, SNAKE, SPECS, first_grammar
+from pipeline.quality.specs import CAMEL, PASCAL, SNAKE, SPECS, grammars_to_try
 
 _WORD_BACKWARDS = re.compile(rb"[A-Za-z0-9_$]+")
 _FIRST_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -279,17 +279,15 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
 
 def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None,
             path: str | None = None) -> dict:
-    """Parse and measure one file. When its error ratio is above `tolerated_errors` and the language has a related
-    grammar (C -> C++, TypeScript -> TSX), that one gets a try too and the grammar with fewer errors wins (the first
-    tried on a tie). The related grammar is tried first where the file shows it is that one (`first_grammar`: a
-    .tsx `path`, a C++ line in a C file). `facts(root, captures, source, spec_key)`, when given, is called on the
-    winning grammar's tree (the one whose name `quality_grammar` records) and its result returned under "facts".
+    """Parse and measure one file with the grammars `grammars_to_try` gives (its language's, or the dialect its
+    `path` and lines show: TSX for a .tsx file, C++ for a C file with a line only C++ has). Where it gives two and
+    the first one's error ratio is above `tolerated_errors`, the second gets a try and the grammar with fewer errors
+    wins (the first on a tie). `facts(root, captures, source, spec_key)`, when given, is called on the winning
+    grammar's tree (the one whose name `quality_grammar` records) and its result returned under "facts".
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
-    order = [lang, FALLBACK[lang]] if lang in FALLBACK else [lang]
-    if first_grammar(lang, path, source) != lang:
-        order.reverse()
+    order = grammars_to_try(lang, path, source)
     lang = order[0]
     tree = parse(source, SPECS[lang].grammar, budget_ms)
     caps = captures(tree.root_node, lang)

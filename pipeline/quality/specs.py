@@ -164,24 +164,29 @@ SPECS: dict[str, Spec] = {
 # same node types, typed dialect; `declare const x: T;` is valid TypeScript, so not JavaScript's const rule
 SPECS["TypeScript"] = replace(SPECS["JavaScript"], grammar="typescript", extra_queries=())
 
-# A second grammar for files the first one stumbles on: .h files are C++ as often as C, .tsx files need the
-# TSX dialect. The grammar with fewer error nodes wins.
+# A related grammar for files whose dialect the language leaves open: a .h file is C++ as often as C. The grammar
+# with fewer error nodes wins.
 SPECS["TSX"] = replace(SPECS["TypeScript"], grammar="tsx")
 FALLBACK = {"C": "C++", "TypeScript": "TSX"}
-# A line only C++ has (a namespace, a template, an access label, a class with a body): a C file showing one is parsed
-# as C++ first, and as C only when C++ stumbles, so that the usual C++ header is parsed once, not twice.
-_CPP_LINE = re.compile(rb"^[ \t]*(?:namespace\s+\w|template\s*<|(?:public|private|protected)\s*:(?!:)|"
-                       rb"using\s+namespace\s|class\s+\w+\s*(?::[^;{}]*)?\{)", re.M)
+# A line only C++ has (a namespace, a template, an access label, a class with a body): a C file showing one is C++.
+_CPP_LINE = re.compile(rb"^[ \t]*(?:namespace(?:\s+\w+(?:::\w+)*)?\s*\{|template\s*<|"
+                       rb"(?:public|private|protected)\s*:(?!:)|using\s+namespace\s|class\s+\w+\s*(?::[^;{}]*)?\{)",
+                       re.M)
+_TS_EXTENSIONS = (".ts", ".mts", ".cts", ".tsx")
 
 
-def first_grammar(language: str, path: str | None, source: bytes) -> str:
-    """The SPECS key to parse a file with first: FALLBACK's related grammar where the file shows it is that one (TSX
-    for a .tsx file, C++ for a C file with a line only C++ has), else its language's own."""
-    if language == "TypeScript" and path is not None and path.lower().endswith(".tsx"):
-        return "TSX"
+def grammars_to_try(language: str, path: str | None, source: bytes) -> tuple[str, ...]:
+    """The SPECS keys quality parses a file with, in order; the second, where there is one, only when the first
+    finds errors. TypeScript's dialect is its extension's, as for tsc (JSX only in .tsx): one grammar. A C file with
+    a line only C++ has is C++ (C's grammar cannot parse that line), and C only where it guards C++ with
+    `__cplusplus`; other C files try C, then C++ (tree-sitter-c stumbles on kernel macros that tree-sitter-cpp
+    takes). A file without a path tries its language's grammar, then the related one."""
+    lower = path.lower() if path is not None else None
+    if language == "TypeScript" and lower is not None and lower.endswith(_TS_EXTENSIONS):
+        return ("TSX",) if lower.endswith(".tsx") else ("TypeScript",)
     if language == "C" and _CPP_LINE.search(source):
-        return "C++"
-    return language
+        return ("C++", "C") if b"__cplusplus" in source else ("C++",)
+    return (language, FALLBACK[language]) if language in FALLBACK else (language,)
 
 
 # the SPECS key of each tree-sitter grammar (no grammar serves two keys): a row's quality_grammar back to its spec

@@ -13,7 +13,7 @@ import pytest
 from pipeline.dedup.segments import segments
 from pipeline.quality import grammars
 from pipeline.quality.analyze import analyze, captures, error_ratio, max_depth, name_style, parse
-from pipeline.quality.specs import CLASSES, FALLBACK, SPECS, first_grammar
+from pipeline.quality.specs import CLASSES, FALLBACK, SPECS, grammars_to_try
 
 PYTHON = '''import os
 from sys import argv
@@ -676,10 +676,19 @@ def test_the_related_grammar_goes_first_where_the_file_shows_it(monkeypatch):
     assert header == analyze(HEADER, "C++", budget_ms=2000)
     tried.clear()
     assert analyze(tsx, "TypeScript", budget_ms=2000, path="ui/Hello.tsx")["quality_grammar"] == "tsx"
-    assert analyze(tsx, "TypeScript", budget_ms=2000, path="ui/hello.ts")["quality_grammar"] == "tsx"
-    assert tried == ["tsx", "typescript", "tsx"]  # a .ts file with JSX still gets the TSX try after TypeScript's
+    as_ts = analyze(tsx, "TypeScript", budget_ms=2000, path="ui/hello.ts")
+    assert tried == ["tsx", "typescript"]  # a .ts file is TypeScript alone, as for tsc: JSX there is an error
+    assert (as_ts["quality_grammar"], as_ts["syntax_ok"]) == ("typescript", False)
     tried.clear()
     assert analyze(C, "C", budget_ms=2000, path="plain.c")["quality_grammar"] == "c" and tried == ["c"]
+
+
+def test_a_c_file_with_a_cpp_line_is_parsed_as_cpp_only(monkeypatch):
+    # C++'s grammar stumbles on `new` as a name, C's cannot parse the namespace: no C try without `__cplusplus`
+    text = "namespace compat {\nint bump(int new) {\n    return new + 1;\n}\n}\n"
+    tried = _grammars_parsed(monkeypatch)
+    m = analyze(text, "C", budget_ms=2000, tolerated_errors=0.02, path="compat.h")
+    assert tried == ["cpp"] and (m["quality_grammar"], m["syntax_ok"]) == ("cpp", False)
 
 
 def test_a_c_file_cpp_stumbles_on_falls_back_to_c(monkeypatch):
@@ -694,15 +703,23 @@ def test_a_c_file_cpp_stumbles_on_falls_back_to_c(monkeypatch):
 
 
 @pytest.mark.parametrize("line, cpp", [
-    ("namespace shop {", True), ("  template <typename T>", True), (" public:", True), ("using namespace std;", True),
+    ("namespace shop {", True), ("namespace a::b\n{", True), ("namespace {", True),
+    ("\t namespace but it is not so far, prepare", False), ("  template <typename T>", True), (" public:", True),
+    ("using namespace std;", True),
     ("class Bag : public Base {", True), ("class Bag\n{", True), ("struct bag { int n; };", False),
     (" * class Bag { is documented here", False), ("std::vector<int> v;", False), ("int public_count;", False),
     ("  private::reset();", False), ('extern "C" {', False)])
 def test_a_line_only_cpp_has_marks_a_c_file_as_cpp(line, cpp):
-    assert first_grammar("C", "x.h", f"int a;\n{line}\n".encode()) == ("C++" if cpp else "C")
-    assert first_grammar("C++", "x.h", f"{line}\n".encode()) == "C++"
-    assert [first_grammar("TypeScript", p, b"") for p in ("a.tsx", "a.TSX", "a.ts", None)] == \
-        ["TSX", "TSX", "TypeScript", "TypeScript"]
+    assert grammars_to_try("C", "x.h", f"int a;\n{line}\n".encode()) == (("C++",) if cpp else ("C", "C++"))
+    assert grammars_to_try("C", "x.h", f"#ifdef __cplusplus\n{line}\n#endif\n".encode()) == \
+        (("C++", "C") if cpp else ("C", "C++"))
+    assert grammars_to_try("C++", "x.h", f"{line}\n".encode()) == ("C++",)
+
+
+def test_typescript_takes_its_dialect_from_the_extension():
+    paths = ("a.tsx", "a.TSX", "a.ts", "a.mts", "a.cts", "a.d.ts", None)
+    assert [grammars_to_try("TypeScript", p, b"") for p in paths] == \
+        [("TSX",), ("TSX",), ("TypeScript",), ("TypeScript",), ("TypeScript",), ("TypeScript",), ("TypeScript", "TSX")]
 
 
 def test_rust_doc_comment_marks_only_its_own_line():
