@@ -82,7 +82,7 @@ def score(files, cfg: QualityConfig, baseline: bool) -> tuple[dict, Counter, flo
         for path, language, text in files:
             tolerated = cfg.error_ratio_by_language.get(language, cfg.max_error_ratio)
             try:
-                m = analyze_module.analyze(text, language, cfg.parse_budget_ms, tolerated, None, path)
+                m = analyze_module.analyze(text, language, cfg.parse_budget_ms, tolerated, path)
                 out[path] = (m["quality_grammar"], m["error_ratio"] > tolerated, m)
             except (analyze_module.ParseBudgetExceeded, RecursionError):
                 out[path] = ("over budget", True, None)

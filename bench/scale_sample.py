@@ -108,3 +108,8 @@ def parse_times(log_dir: Path) -> list[float]:
     for path in sorted(log_dir.glob("*.log")):
         times.extend(float(line) for line in path.read_text().split())
     return times
+
+
+def incremental_parses(log_dir: Path) -> int:
+    """How many parses the hook logged that were given an old tree (re-parsing only around its edits)."""
+    return sum(len(path.read_text().split()) for path in log_dir.glob("*.incremental"))

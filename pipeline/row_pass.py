@@ -2,6 +2,8 @@
 leaves tagged with the stage that rejected it (or none), so one write holds every stage's rejects and the last kept."""
 from __future__ import annotations
 
+import copy
+
 import pyarrow as pa
 
 from pipeline.stage import BatchStage, ensure_reject_columns, split
@@ -19,7 +21,12 @@ class RowPass(BatchStage):
     def __init__(self, stages: list[BatchStage]):
         if not stages:
             raise ValueError("a row pass needs at least one stage")
-        self.stages = list(stages)
+        self.stages = [copy.copy(stage) for stage in stages]  # linked below: the callers' objects stay as they were
+        for before, after in zip(self.stages, self.stages[1:]):
+            # quality then privacy: quality takes a kept file's facts of the content privacy will write, from the
+            # tree it holds (QualityScorer.rewrite), and privacy uses the replacements it worked out then
+            if hasattr(before, "rewrite") and hasattr(after, "rewrite_ahead"):
+                before.rewrite = after.rewrite_ahead
         self.name = "..".join((self.stages[0].name, self.stages[-1].name)) if len(stages) > 1 else stages[0].name
 
     def schemas(self, input_schema: pa.Schema) -> list[pa.Schema]:

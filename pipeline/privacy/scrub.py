@@ -71,18 +71,18 @@ def candidates(texts: pa.Array, detectors: Iterable[str]) -> list[frozenset[str]
     return [frozenset(r) for r in rows]
 
 
-def scrub(text: str, types: Iterable[str] = TYPES, min_entropy: float = 3.0,
-          only: Iterable[str] | None = None) -> tuple[str, dict[str, int]]:
-    """(text with every detected span of `types` replaced by its placeholder, replacements per type).
-
-    Text without findings comes back as the same object; counts hold every requested type (0 when none).
-    `only`: the detectors whose hint matched (from `candidates`); None runs them all, each behind its own cheap
-    literal check (screening one text with RE2 would cost more than it saves: pyarrow compiles per call)."""
-    types = tuple(types)
-    counts = {t: 0 for t in types}
+def replacements(text: str, types: Iterable[str] = TYPES, min_entropy: float = 3.0,
+                 only: Iterable[str] | None = None) -> list[Span]:
+    """The disjoint spans of `text` that scrub replaces, in text order (`only` as for scrub)."""
     if only is not None and not only:
-        return text, counts
-    spans = resolve(detect(text, types, min_entropy, only))
+        return []
+    return resolve(detect(text, tuple(types), min_entropy, only))
+
+
+def replaced(text: str, spans: list[Span], types: Iterable[str] = TYPES) -> tuple[str, dict[str, int]]:
+    """(text with each span replaced by its type's placeholder, replacements per type of `types`); text without
+    spans comes back as the same object."""
+    counts = {t: 0 for t in types}
     if not spans:
         return text, counts
     parts, pos = [], 0
@@ -92,6 +92,17 @@ def scrub(text: str, types: Iterable[str] = TYPES, min_entropy: float = 3.0,
         pos = span.end
     parts.append(text[pos:])
     return "".join(parts), counts
+
+
+def scrub(text: str, types: Iterable[str] = TYPES, min_entropy: float = 3.0,
+          only: Iterable[str] | None = None) -> tuple[str, dict[str, int]]:
+    """(text with every detected span of `types` replaced by its placeholder, replacements per type).
+
+    Text without findings comes back as the same object; counts hold every requested type (0 when none).
+    `only`: the detectors whose hint matched (from `candidates`); None runs them all, each behind its own cheap
+    literal check (screening one text with RE2 would cost more than it saves: pyarrow compiles per call)."""
+    types = tuple(types)
+    return replaced(text, replacements(text, types, min_entropy, only), types)
 
 
 def scrub_array(texts: pa.Array, types: Iterable[str] = TYPES,

@@ -7,7 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.config import PrivacyConfig
-from pipeline.privacy.scrub import scrub_array
+from pipeline.privacy.detectors import detectors_for
+from pipeline.privacy.scrub import PLACEHOLDERS, candidates, replaced, replacements, scrub_array
 from pipeline.quality.facts import FACT_COLUMNS, facts_of
 from pipeline.stage import DETAIL, REASON, BatchStage, ensure_reject_columns
 from schemas import with_reject_columns
@@ -32,7 +33,9 @@ class PrivacyScrubber(BatchStage):
 
     The other measured columns (n_lines, line lengths, alnum_frac) keep their ingest values: they describe the file
     the filter judged, and `id` stays the file's identity. A replaced row that carried the quality parse's facts
-    gets them afresh from one parse of its new content, so segments and sft need not parse it (twice)."""
+    gets them afresh from one parse of its new content, so segments and sft need not parse it (twice). In a row
+    pass the stage before it (quality) asks for a kept file's replacements while it still holds the file's tree
+    (`rewrite_ahead`) and takes the facts of the new content from it; apply then uses what was worked out."""
 
     name = "privacy"
     sums = tuple(PII_COLUMNS.names)
@@ -40,6 +43,23 @@ class PrivacyScrubber(BatchStage):
 
     def __init__(self, cfg: PrivacyConfig, budget_ms: float = 2000.0):
         self.cfg, self.budget_ms = cfg, budget_ms
+        self._ahead: dict[str, tuple[str, dict[str, int]]] = {}  # content -> (new content, counts), for apply
+
+    def rewrite_ahead(self, texts: pa.Array):
+        """For the stage before this one, which holds the parse of these rows (quality in a row pass): a function
+        (row index, text) -> what apply will make of that row, (new content, the (start, end, placeholder)
+        character spans replaced), or None where nothing is. The rows are screened as a batch here, as apply does;
+        what the function works out is kept until the next apply, which uses it instead of scanning again."""
+        types = tuple(self.cfg.types)
+        flags = candidates(texts, detectors_for(types))
+        self._ahead = {}  # a new dict: a copy of this stage (a row pass links copies) shares none with the original
+
+        def rewrite(i: int, text: str) -> tuple[str, list[tuple[int, int, str]]] | None:
+            spans = replacements(text, types, self.cfg.min_secret_entropy, flags[i])
+            self._ahead[text] = replaced(text, spans, types)
+            return (self._ahead[text][0], [(s.start, s.end, PLACEHOLDERS[s.type]) for s in spans]) if spans else None
+
+        return rewrite
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         base = [f for f in input_schema
@@ -50,10 +70,18 @@ class PrivacyScrubber(BatchStage):
         batch = ensure_reject_columns(batch)
         schema = self.output_schema(batch.schema)
         content = batch.column("content")
-        # Rows rejected upstream go to the scan as nulls: never scanned, never changed, counts null.
-        texts = pc.if_else(batch.column(REASON).is_valid(), pa.scalar(None, content.type), content)
+        ahead, self._ahead = self._ahead, {}
+        pending = content.to_pylist()
+        done = [text in ahead for text in pending] if ahead else None
+        # Rows rejected upstream (and rows worked out ahead) go to the scan as nulls: rejected ones are never
+        # scanned, never changed, their counts null.
+        skip = batch.column(REASON).is_valid()
+        if done is not None:
+            done = [d and not r for d, r in zip(done, skip.to_pylist())]
+            skip = pc.or_(skip, pa.array(done, pa.bool_()))
+        texts = pc.if_else(skip, pa.scalar(None, content.type), content)
         types = tuple(self.cfg.types)
-        new = {"content": content.to_pylist(), "size_bytes": batch.column("size_bytes").to_pylist(),
+        new = {"content": pending, "size_bytes": batch.column("size_bytes").to_pylist(),
                "content_sha256": batch.column("content_sha256").to_pylist(),
                **{c: [None] * batch.num_rows for c in COLUMN_OF.values()}}
         had_facts = _facts_taken_from_content(batch)
@@ -61,6 +89,8 @@ class PrivacyScrubber(BatchStage):
             else [None] * batch.num_rows
         refreshed: dict[int, dict] = {}
         for i, (text, found) in enumerate(scrub_array(texts, types, self.cfg.min_secret_entropy)):
+            if done is not None and done[i]:
+                text, found = ahead[pending[i]]
             if found is None:
                 continue
             for t in types:

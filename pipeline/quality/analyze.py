@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import NamedTuple
 
 from pipeline.quality import grammars
 from pipeline.quality.specs import CAMEL, PASCAL, SNAKE, SPECS, grammars_to_try
@@ -38,8 +39,18 @@ class ParseBudgetExceeded(Exception):
     """Parsing took longer than quality.parse_budget_ms."""
 
 
-def parse(source: bytes, grammar: str, budget_ms: float):
-    """The tree of `source`; a progress callback cancels parsing past the time budget (grammar blow-ups)."""
+class Parsed(NamedTuple):
+    """A file's winning parse, kept for the facts: its tree, the metrics-query captures, its bytes, the SPECS key."""
+    tree: object
+    captures: dict
+    source: bytes
+    spec_key: str
+
+
+def parse(source: bytes, grammar: str, budget_ms: float, old_tree=None):
+    """The tree of `source`; a progress callback cancels parsing past the time budget (grammar blow-ups).
+    `old_tree`: the tree of an earlier text with `Tree.edit` told what changed; tree-sitter then reuses its
+    unchanged subtrees and re-parses only around the edits (incremental parsing)."""
     deadline = time.monotonic() + budget_ms / 1000.0
 
     def read(offset, _point):
@@ -50,7 +61,9 @@ def parse(source: bytes, grammar: str, budget_ms: float):
 
     parser = grammars.parser(grammar)
     try:
-        return parser.parse(read, progress_callback=over_budget)
+        if old_tree is None:  # py-tree-sitter takes no None for it
+            return parser.parse(read, progress_callback=over_budget)
+        return parser.parse(read, old_tree, progress_callback=over_budget)
     except ValueError:  # py-tree-sitter raises "Parsing failed" when the callback cancels
         parser.reset()  # or the next parse would resume this abandoned one
         raise ParseBudgetExceeded(f"parse stopped after quality.parse_budget_ms={budget_ms:g} ms") from None
@@ -277,13 +290,13 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
     }
 
 
-def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, facts=None,
-            path: str | None = None) -> dict:
+def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.0, path: str | None = None,
+            keep_tree: bool = False) -> dict:
     """Parse and measure one file with the grammars `grammars_to_try` gives (its language's, or the dialect its
     `path` and lines show: TSX for a .tsx file, C++ for a C file with a line only C++ has). Where it gives two and
     the first one's error ratio is above `tolerated_errors`, the second gets a try and the grammar with fewer errors
-    wins (the first on a tie). `facts(root, captures, source, spec_key)`, when given, is called on the winning
-    grammar's tree (the one whose name `quality_grammar` records) and its result returned under "facts".
+    wins (the first on a tie). With `keep_tree`, the winning grammar's parse (the one whose name `quality_grammar`
+    records) comes back under "parsed" (`Parsed`), for the facts.
 
     Raises ParseBudgetExceeded when parsing runs past the budget."""
     source = text.encode("utf-8")
@@ -301,6 +314,6 @@ def analyze(text: str, lang: str, budget_ms: float, tolerated_errors: float = 0.
             lang, tree, caps, ratio = alt, alt_tree, alt_caps, alt_ratio
     out = measure_tree(caps, source, text, lang)
     out.update(syntax_ok=ratio == 0.0, error_ratio=ratio, quality_grammar=SPECS[lang].grammar)
-    if facts is not None:
-        out["facts"] = facts(tree.root_node, caps, source, lang)
+    if keep_tree:
+        out["parsed"] = Parsed(tree, caps, source, lang)
     return out

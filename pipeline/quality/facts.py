@@ -4,16 +4,20 @@ The facts are the segment hashes of every function and class (segments filters t
 functions before the sft rules, taken from the tree of the grammar quality chose (`quality_grammar`: C++ for a C
 header that parses better as C++, TSX for TypeScript with JSX). They describe the content that was parsed:
 `facts_sha256` is that content's sha256, and a stage uses them only while the row's content_sha256 still equals
-it. Privacy, where it replaces a secret, parses the rewritten content once with the same grammar and takes its
-facts afresh (`facts_of`); a row whose new parse ran past the budget, and tables written before the facts existed,
-are parsed again by segments and sft, with the row's quality_grammar where it has one.
+it. Where privacy will replace a secret in a kept file, quality takes the facts of the rewritten content instead:
+in a row pass privacy works out its replacements ahead (`PrivacyScrubber.rewrite_ahead`), the quality tree is told
+where the text changes and tree-sitter re-parses only around those edits (`facts_after_edits`). Run stage by stage,
+privacy parses the rewritten content once with the same grammar (`facts_of`). A row whose new parse ran past the
+budget, and tables written before the facts existed, are parsed again by segments and sft, with the row's
+quality_grammar where it has one.
 """
 from __future__ import annotations
 
 import hashlib
 
 from pipeline.dedup.segments import segments, segments_of_tree
-from pipeline.quality.analyze import ParseBudgetExceeded, captures, parse
+from pipeline.quality.analyze import ParseBudgetExceeded, Parsed, captures, parse
+from pipeline.quality.edits import edit_tree
 from pipeline.quality.specs import SPECS, parse_language
 from pipeline.sft.extract import Candidate, candidates_of_tree, extract
 
@@ -45,6 +49,16 @@ def facts_of(text: str, language: str, budget_ms: float, grammar: str | None = N
     except ParseBudgetExceeded:
         return None
     return facts_of_tree(root, captures(root, key), source, key)
+
+
+def facts_after_edits(parsed: Parsed, text: str, new_text: str, replacements: list[tuple[int, int, str]],
+                      budget_ms: float) -> dict:
+    """The PARSE_FACTS columns of `new_text`, which is `text` (the parsed file) with each (start, end, new) character
+    span replaced, from an incremental re-parse of `text`'s tree (changed in place). Raises ParseBudgetExceeded."""
+    edit_tree(parsed.tree, text, replacements)
+    source = new_text.encode("utf-8")
+    root = parse(source, SPECS[parsed.spec_key].grammar, budget_ms, parsed.tree).root_node
+    return facts_of_tree(root, captures(root, parsed.spec_key), source, parsed.spec_key)
 
 
 def usable(row: dict) -> bool:

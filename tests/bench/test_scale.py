@@ -174,10 +174,14 @@ def test_run_sampled_stops_a_run_past_its_timeout(tmp_path):
 
 def test_parse_hook_logs_each_parse_in_a_child_python(tmp_path):
     env = scale_sample.parse_hook_env({**os.environ, "PYTHONPATH": str(REPO)}, tmp_path / "parses")
-    code = ("from pipeline.quality.analyze import analyze; "
-            "[analyze('def f(x):\\n    return x\\n', 'Python', 1000) for _ in range(3)]")
+    code = ("from pipeline.quality.analyze import analyze; from pipeline.quality.facts import facts_after_edits; "
+            "[analyze('def f(x):\\n    return x\\n', 'Python', 1000) for _ in range(3)]; "
+            "t = 'def f(x):\\n    return 1\\n'; "
+            "facts_after_edits(analyze(t, 'Python', 1000, keep_tree=True)['parsed'], t, t.replace('1', '22'), "
+            "[(t.index('1'), t.index('1') + 1, '22')], 1000)")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    assert len(scale_sample.parse_times(tmp_path / "parses")) == 3
+    assert len(scale_sample.parse_times(tmp_path / "parses")) == 4  # the incremental one is counted apart
+    assert scale_sample.incremental_parses(tmp_path / "parses") == 1
     quiet = subprocess.run([sys.executable, "-c", "import tree_sitter; print(tree_sitter.Parser.__name__)"],
                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, check=True)
     assert quiet.stdout.strip() == "Parser"  # without the hook the pipeline's parser is untouched

@@ -235,6 +235,60 @@ def test_content_rewritten_by_privacy_whose_parse_runs_out_of_budget_is_parsed_a
     assert facts.row_segments(changed, 1, 2000.0) == segments(changed["content"], "Python", 1, 2000.0)
 
 
+def _full_parses(monkeypatch) -> list[bytes]:
+    """The sources tree-sitter parses from scratch from here on (an incremental re-parse, given the old tree, is
+    not one)."""
+    from pipeline.quality import analyze as analyze_module
+
+    full, real = [], analyze_module.parse
+
+    def counted(source, grammar, budget_ms, old_tree=None):
+        if old_tree is None:
+            full.append(source)
+        return real(source, grammar, budget_ms, old_tree)
+
+    monkeypatch.setattr(analyze_module, "parse", counted)
+    monkeypatch.setattr(facts, "parse", counted)
+    return full
+
+
+def test_in_a_row_pass_the_facts_of_rewritten_content_come_from_the_quality_tree(monkeypatch):
+    from pipeline.privacy import stage as privacy_stage
+    from pipeline.row_pass import KEPT_BY_ALL, LEFT_AT, RowPass
+
+    rows = [("creds.py", SECRET), ("thermo.py", PYTHON), ("A.java", JAVA.replace("Adds one.", "Adds one (ann@x.org)."))]
+    batch = to_files_batch([RawRecord("s", "r", p, t.encode()) for p, t in rows])
+    stages = [QualityScorer(QualityConfig(min_score=0.0)), PrivacyScrubber(PrivacyConfig())]
+    expected = stages[1].apply(stages[0].apply(batch)).to_pylist()  # one by one: privacy parses what it rewrote
+    full = _full_parses(monkeypatch)
+    monkeypatch.setattr(privacy_stage, "facts_of", lambda *_a: (_ for _ in ()).throw(AssertionError("parsed")))
+    out = RowPass(stages).apply(batch).to_pylist()
+    assert len(full) == 3  # one parse per file; the two rewritten ones re-parsed incrementally only
+    assert all(r[LEFT_AT] == KEPT_BY_ALL for r in out)
+    assert [{k: v for k, v in r.items() if k != LEFT_AT} for r in out] == expected
+    creds, _, java = out
+    assert "<KEY>" in creds["content"] and "<EMAIL>" in java["content"] and facts.usable(creds) and facts.usable(java)
+    assert [c["comment"] for c in java["sft_candidates"]] == ["Adds one (<EMAIL>).\n@return the new count"]
+    assert stages[0].rewrite is None and stages[1]._ahead == {}  # the callers' stages were not linked
+
+
+def test_incremental_facts_equal_a_fresh_parse_across_multibyte_text_and_new_lines():
+    from pipeline.quality.analyze import analyze
+
+    text = 'def f(x):\n    """Mail bøb@exämple.com — or ✉ bob@example.com."""\n    return "k" + x\n\n\n' \
+           'class A:\n    def g(self):\n        """Doc."""\n        return "s3cr3t"\n'
+    spans = [(text.index("bøb"), text.index("bøb") + 15, "<EMAIL>"),
+             (text.index("bob@"), text.index("bob@") + 15, "<A\nB>"),  # a placeholder with a new line
+             (text.index("s3cr3t"), text.index("s3cr3t") + 6, "<KEY>")]
+    new = text
+    for start, end, placeholder in reversed(spans):
+        new = new[:start] + placeholder + new[end:]
+    parsed = analyze(text, "Python", 2000.0, keep_tree=True)["parsed"]
+    got = facts.facts_after_edits(parsed, text, new, spans, 2000.0)
+    assert got == facts.facts_of(new, "Python", 2000.0)
+    assert [(s["start_line"], s["end_line"]) for s in got["segment_facts"]] == [(1, 4), (7, 10), (8, 10)]
+
+
 def test_facts_of_a_file_without_a_grammar_or_over_the_budget_are_none():
     assert facts.facts_of("a: 1\n", "YAML", 2000.0) is None
     assert facts.facts_of(_stdlib("decoder.py") * 50, "Python", 0.001) is None
