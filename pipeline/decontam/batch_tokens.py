@@ -55,8 +55,9 @@ def _span_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 def token_hashes(toks: list[str]) -> np.ndarray:
     """The hash of each token (of benchmarks.tokens), uint64."""
     data = [t.encode("utf-8") for t in toks]
-    ends = np.cumsum(np.fromiter(map(len, data), dtype=np.int64, count=len(data)))
-    starts = ends - np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
     return _span_hashes(np.frombuffer(b"".join(data), dtype=np.uint8), starts, ends)
 
 

@@ -2,7 +2,7 @@
 
 One file is tokenised and n-gram-hashed once (see benchmarks.py for the normalisation); its hashes are looked up
 in one sorted array of every item's hashes, and only the items hit (the candidates) are examined further. A stage
-first screens its whole batch so (`may_hold`, tokenised in C++: batch_tokens.py), and only the files with a hit
+first screens its whole batch so (`may_hold`, tokens found with numpy: batch_tokens.py), and only the files with a hit
 are looked at one by one:
 1. substring: the item's normalised prompt + solution, or its solution alone, when at least
    decontam.min_substring_chars long, occurs verbatim (on token boundaries) in the file's normalised text;

@@ -7,11 +7,10 @@ def _point(source: bytes, offset: int) -> tuple[int, int]:
     return source.count(b"\n", 0, offset), offset - (source.rfind(b"\n", 0, offset) + 1)
 
 
-def edit_tree(tree, old_text: str, replacements: list[tuple[int, int, str]]) -> None:
-    """Record in `tree`, parsed from the UTF-8 of old_text, that each (start, end, new) character span of old_text
-    (disjoint, in text order) became `new`. The edits go in from the last one, so that each one's offsets in the
-    old text are still offsets in the text the tree describes at that moment."""
-    old_source = old_text.encode("utf-8")
+def edit_tree(tree, old_text: str, old_source: bytes, replacements: list[tuple[int, int, str]]) -> None:
+    """Record in `tree`, parsed from old_source (the UTF-8 of old_text), that each (start, end, new) character span
+    of old_text (disjoint, in text order) became `new`. The edits go in from the last one, so that each one's
+    offsets in the old text are still offsets in the text the tree describes at that moment."""
     spans, char_pos, byte_pos = [], 0, 0
     for start, end, new in replacements:
         byte_pos += len(old_text[char_pos:start].encode("utf-8"))

@@ -55,7 +55,7 @@ def facts_after_edits(parsed: Parsed, text: str, new_text: str, replacements: li
                       budget_ms: float) -> dict:
     """The PARSE_FACTS columns of `new_text`, which is `text` (the parsed file) with each (start, end, new) character
     span replaced, from an incremental re-parse of `text`'s tree (changed in place). Raises ParseBudgetExceeded."""
-    edit_tree(parsed.tree, text, replacements)
+    edit_tree(parsed.tree, text, parsed.source, replacements)
     source = new_text.encode("utf-8")
     root = parse(source, SPECS[parsed.spec_key].grammar, budget_ms, parsed.tree).root_node
     return facts_of_tree(root, captures(root, parsed.spec_key), source, parsed.spec_key)
