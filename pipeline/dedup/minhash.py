@@ -111,23 +111,35 @@ def _token_spans(buf: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray):
     punct = ~word & ~space
     starts = np.flatnonzero((word & ~prev_word) | punct)
     ends = np.flatnonzero((word & ~next_word) | punct) + 1
-    docs = np.searchsorted(doc_ends, starts, side="right")
+    # documents lie end to end: a document's tokens run from the first token at or after its start to the next's
+    firsts = np.searchsorted(starts, doc_starts)
+    docs = np.repeat(np.arange(len(doc_starts)), np.diff(firsts, append=len(starts)))
     return starts, ends, docs
+
+
+_POWERS: list[np.ndarray] = []  # [B^k, B^-k for k < len] mod 2^32, grown to the longest buffer seen
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B^k, B^-k) mod 2^32 for k = 0..n, computed once per process for the largest n asked for so far."""
+    if not _POWERS or len(_POWERS[0]) <= n:
+        size = max(n + 1, 2 * len(_POWERS[0]) if _POWERS else 0)
+        tables = []
+        for base in (B, B_INV):
+            t = np.empty(size, dtype=np.uint32)
+            t[0] = 1
+            t[1:] = base
+            tables.append(np.cumprod(t, out=t))
+        _POWERS[:] = tables
+    return _POWERS[0][:n + 1], _POWERS[1][:n + 1]
 
 
 def _token_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """fmix32(sum byte_k * B^k) per token, from prefix sums G[i] = sum_{k<i} byte_k * B^k (all mod 2^32)."""
     n = len(buf)
-    powers = np.empty(n + 1, dtype=np.uint32)
-    powers[0] = 1
-    powers[1:] = B
-    np.cumprod(powers, out=powers)
-    inv = np.empty(n + 1, dtype=np.uint32)
-    inv[0] = 1
-    inv[1:] = B_INV
-    np.cumprod(inv, out=inv)
+    powers, inv = _powers(n)
     prefix = np.zeros(n + 1, dtype=np.uint32)
-    np.cumsum(buf.astype(np.uint32) * powers[:-1], out=prefix[1:])
+    np.cumsum(np.multiply(buf, powers[:-1], dtype=np.uint32), out=prefix[1:])
     return fmix32((prefix[ends] - prefix[starts]) * inv[starts])
 
 
@@ -143,7 +155,13 @@ def _shingle_hashes(token_h: np.ndarray, token_doc: np.ndarray, n: int) -> tuple
     return fmix32(h[same_doc]), token_doc[:count][same_doc]
 
 
-def _minhash(shingle_h: np.ndarray, shingle_doc: np.ndarray, n_docs: int, a, b, chunk: int = 4096) -> np.ndarray:
+# shingles per step of the permutation loop: larger steps pay numpy's per-call costs less often, and up to ~16k the
+# (permutations x step) buffer still stays in cache (measured on 8,000 corpus files: 4,096 -> 16,384 took 25% off)
+MINHASH_STEP = 16384
+
+
+def _minhash(shingle_h: np.ndarray, shingle_doc: np.ndarray, n_docs: int, a, b,
+             chunk: int = MINHASH_STEP) -> np.ndarray:
     """Per document, the minimum over its shingles of a_k * fmix32(h) + b_k (mod 2^32) for every k.
 
     Shingles arrive grouped by document. Laid out permutation-major, each row's reduction runs over contiguous

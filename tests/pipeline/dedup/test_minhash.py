@@ -10,7 +10,15 @@ import pyarrow as pa
 import pytest
 from datasketch import MinHash
 
-from pipeline.dedup.minhash import exact_jaccard, permutations, shingle_hash32, shingles, signatures, tokens
+from pipeline.dedup.minhash import (
+    MINHASH_STEP,
+    exact_jaccard,
+    permutations,
+    shingle_hash32,
+    shingles,
+    signatures,
+    tokens,
+)
 from pipeline.dedup.near import estimated_jaccard
 
 MAX = 0xFFFFFFFF
@@ -122,7 +130,8 @@ def test_small_chunks_equal_one_chunk_documents_never_straddle():
 
 
 def test_documents_with_more_shingles_than_a_minhash_chunk():
-    text = " ".join(f"w{i}" for i in range(10_000))  # 9,998 distinct 3-shingles > the 4,096 per reduction chunk
+    text = " ".join(f"w{i}" for i in range(20_000))  # 19,998 distinct 3-shingles > MINHASH_STEP (16,384)
+    assert len(set(shingles(text.encode(), 3))) > MINHASH_STEP
     sig, _ = signatures(pa.array(["a b c", text, "x y z"]), 3, 16, 1, min_tokens=1)
     np.testing.assert_array_equal(sig[1], reference(text, 3, 16, 1))
     np.testing.assert_array_equal(sig[0], reference("a b c", 3, 16, 1))
