@@ -165,6 +165,9 @@ class DedupConfig:
                                                          "their connected components in the driver's memory "
                                                          "(scipy), larger ones by rounds of Spark jobs; the same "
                                                          "components either way", min=0)
+    broadcast_signatures_mb: int = option(64, "near-dedup sends a signature table up to this size to every task of "
+                                              "the candidate pairs (a broadcast join) instead of shuffling both "
+                                              "sides; 0: always shuffle", min=0)
     segment_min_lines: int = option(5, "functions/classes shorter than this are not segments", min=1)
     segment_max_dup_frac: float = option(0.5, "reject files with a larger share of code lines in segments first "
                                               "seen in another file", min=0.0, max=1.0)

@@ -78,8 +78,11 @@ def candidate_pairs(sigs, bands: int, rows: int, max_bucket: int):
     keyed = sigs.where(F.col("sig").isNotNull()).select(
         "id", F.posexplode(F.array(*[F.xxhash64(F.substring("sig", i * width + 1, width)) for i in range(bands)]))
         .alias("band", "key"))
-    buckets = keyed.groupBy("band", "key").agg(F.sort_array(F.collect_list("id")).alias("ids")) \
-                   .where(F.size("ids") > 1)
+    # nearly every (band, key) holds one file: count them first (two longs per row) and gather the ids of the
+    # shared ones only (on 20,000 corpus files 16k of ~470k keys; 1.6x faster than collecting every key's ids)
+    shared = keyed.groupBy("band", "key").count().where(F.col("count") > 1).drop("count")
+    buckets = keyed.join(shared, ["band", "key"], "left_semi").groupBy("band", "key") \
+                   .agg(F.sort_array(F.collect_list("id")).alias("ids"))
     small = buckets.where(F.size("ids") <= max_bucket).select(F.explode("ids").alias("a"), "ids") \
                    .select("a", F.explode("ids").alias("b")).where(F.col("a") < F.col("b"))
     large = buckets.where(F.size("ids") > max_bucket).select(
@@ -88,18 +91,21 @@ def candidate_pairs(sigs, bands: int, rows: int, max_bucket: int):
 
 
 def verified_edges(pairs, sigs, contents, threshold: float, mode: str, shingle_tokens: int, margin: float = 0.1,
-                   broadcast_ids: int = 1_000_000):
+                   broadcast_ids: int = 1_000_000, broadcast_sigs: bool = False):
     """Candidate pairs with their Jaccard and whether it reaches the threshold. "estimate": from the signatures;
     "exact": the two files' shingle sets, computed only for pairs whose estimate is within `margin` of the
     threshold (256 permutations estimate with a standard deviation near 0.02, so the margin loses no true pair);
-    "none": every candidate is kept. Up to `broadcast_ids` files to check are picked out of `contents` by a
-    broadcast of their ids, more by a shuffle join."""
+    "none": every candidate is kept. With `broadcast_sigs` the signatures go to every task of the pairs (for a
+    signature table that fits in memory), else both are shuffled. Up to `broadcast_ids` files to check are picked
+    out of `contents` by a broadcast of their ids, more by a shuffle join."""
     from pyspark.sql import functions as F
 
     if mode == "none":
         return pairs.withColumn("jaccard", F.lit(None).cast("double")).withColumn("kept", F.lit(True))
     estimate = F.arrow_udf(_estimate_udf, returnType="double")
     s = sigs.select("id", "sig")
+    if broadcast_sigs:
+        s = F.broadcast(s)  # the pairs stay in their tasks: neither side is shuffled for the two joins
     est = (pairs.join(s.withColumnRenamed("id", "a").withColumnRenamed("sig", "sig_a"), "a")
                 .join(s.withColumnRenamed("id", "b").withColumnRenamed("sig", "sig_b"), "b")
                 .select("a", "b", estimate("sig_a", "sig_b").alias("jaccard")))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline import reasons
-from pipeline.config import DedupConfig
+from pipeline.config import DedupConfig, MiB
 from pipeline.spark.marks import live_rows, mark_rows
 from pipeline.stage import FrameStage
 
@@ -53,11 +53,13 @@ class NearDedup(_DedupStage):
         bands, rows = lsh_params(c.threshold if c.verify == "none" else c.candidate_threshold, c.num_perm)
         live = live_rows(df)
         sigs = signature_frame(live, c.shingle_tokens, c.num_perm, c.seed, c.min_tokens).localCheckpoint()
+        sig_counts = sigs.agg(F.count(F.lit(1)), F.count("sig")).first()
+        skipped = int(sig_counts[0]) - int(sig_counts[1])
         pairs = candidate_pairs(sigs, bands, rows, c.max_bucket)
-        pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens,
-                               c.verify_margin).localCheckpoint()
+        pairs = verified_edges(pairs, sigs, live, c.threshold, c.verify, c.shingle_tokens, c.verify_margin,
+                               broadcast_sigs=int(sig_counts[1]) * c.num_perm * 4 <= c.broadcast_signatures_mb * MiB
+                               ).localCheckpoint()
         counts = pairs.agg(F.count(F.lit(1)), F.sum(F.col("kept").cast("long"))).first()
-        skipped = sigs.where(F.col("sig").isNull()).count()
         self.stats = {"bands": bands, "rows": rows, "candidate_pairs": int(counts[0]),
                       "edges": int(counts[1] or 0), "rejected_by_verification": int(counts[0]) - int(counts[1] or 0),
                       "files_too_short_to_minhash": skipped, "cc_rounds": 0}

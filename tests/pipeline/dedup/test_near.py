@@ -71,7 +71,15 @@ def test_verified_edges_by_estimate_exact_jaccard_or_none(spark):
     def edges(mode: str, threshold: float, contents=None, margin: float = 1.0, broadcast_ids: int = 10) -> list:
         out = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1, margin=margin,
                              broadcast_ids=broadcast_ids)
-        return sorted((r["a"], r["b"], r["jaccard"], r["kept"]) for r in out.collect())
+        got = sorted((r["a"], r["b"], r["jaccard"], r["kept"]) for r in out.collect())
+        # the signatures sent to every task of the pairs instead of shuffled: the same rows
+        sent = verified_edges(pairs, sigs, contents, threshold, mode, shingle_tokens=1, margin=margin,
+                              broadcast_ids=broadcast_ids, broadcast_sigs=True)
+        if mode == "estimate":  # the pairs joined with the signatures and nothing else
+            plan = sent._jdf.queryExecution().executedPlan().toString()
+            assert plan.count("BroadcastHashJoin") == 2 and "SortMergeJoin" not in plan
+        assert sorted((r["a"], r["b"], r["jaccard"], r["kept"]) for r in sent.collect()) == got
+        return got
 
     # the share of equal signature values
     assert edges("estimate", 0.5) == [
