@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+from operator import attrgetter
 from typing import NamedTuple
 
 from pipeline.quality import grammars
@@ -31,6 +32,7 @@ _NAME_TYPES = ("identifier", "field_identifier", "simple_identifier", "name", "w
                "constant", "operator_name", "destructor_name")
 
 
+_START_BYTE, _END_BYTE = attrgetter("start_byte"), attrgetter("end_byte")  # summed over many nodes in C
 _DOTTED = ("dot_index_expression", "method_index_expression")
 _NAMED_BY_CHILD = ("function_declaration", "secondary_constructor", "create_function")
 
@@ -224,16 +226,18 @@ def redundancy(stripped: list[str]) -> float:
 
 
 def _callee(source: bytes, node) -> bytes | None:
-    """The called name: the identifier right before the first '(' (`obj.method(` -> method), else the first word."""
-    head = source[node.start_byte:min(node.end_byte, node.start_byte + 120)]
-    cut = head.find(b"(")
-    seg = head[:cut].rstrip(b" \t\n!") if cut > 0 else b""
+    """The called name: the identifier right before the first '(' (`obj.method(` -> method), else the first word;
+    both looked for in the call's first 120 bytes."""
+    start = node.start_byte
+    stop = min(node.end_byte, start + 120)
+    cut = source.find(b"(", start, stop)
+    seg = source[start:cut].rstrip(b" \t\n!") if cut > start else b""
     if seg.endswith(b">") and b"<" in seg:  # generic arguments: Foo::bar<int>(
         seg = seg[:seg.rfind(b"<")].rstrip()
     m = _WORD_BACKWARDS.match(seg[::-1]) if seg else None
     if m:
         return m.group(0)[::-1]
-    m = _FIRST_WORD.search(head)
+    m = _FIRST_WORD.search(source, start, stop)
     return m.group(0) if m else None
 
 
@@ -286,7 +290,8 @@ def measure_tree(caps: dict, source: bytes, text: str, lang: str) -> dict:
         "n_imports": len(caps.get("import", [])),
         "n_calls": len(calls),
         "external_call_frac": sum(c is not None and c not in defined for c in callees) / len(calls) if calls else None,
-        "ident_mean_len": (sum(n.end_byte - n.start_byte for n in idents) / len(idents)) if idents else None,
+        "ident_mean_len": ((sum(map(_END_BYTE, idents)) - sum(map(_START_BYTE, idents))) / len(idents)) if idents
+        else None,
     }
 
 

@@ -36,6 +36,7 @@ def _text(source: bytes, node) -> str:
     return source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
 
+_MARKER = re.compile(r"^\s*(///?!?|#+|--+|\*(?!/))\s?")  # a comment line's marker, at its start
 _XML_PARAM = re.compile(r'<(param|typeparam)\s+name="([^"]*)"\s*>(.*?)</\1>', re.S)
 _XML_RETURNS = re.compile(r"<returns>(.*?)</returns>", re.S)
 _XML_TAG = re.compile(r"</?(summary|remarks|para|c|code|example|value|see[^>]*|exception[^>]*)\s*/?>")
@@ -48,11 +49,7 @@ def clean_comment(raw: str) -> str:
         if text.startswith(opener) and text.endswith(closer) and len(text) >= len(opener) + len(closer):
             text = text[len(opener):len(text) - len(closer)]
             break
-    lines = []
-    for line in text.split("\n"):
-        line = re.sub(r"^\s*(///?!?|#+|--+|\*(?!/))\s?", "", line)
-        lines.append(line.rstrip())
-    text = inspect.cleandoc("\n".join(lines))
+    text = inspect.cleandoc("\n".join(_MARKER.sub("", line).rstrip() for line in text.split("\n")))
     if "<" in text:  # C# XML documentation
         text = _XML_PARAM.sub(lambda m: f"@{m.group(1)} {m.group(2)} {m.group(3).strip()}", text)
         text = _XML_RETURNS.sub(lambda m: f"@return {m.group(1).strip()}", text)
