@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from pipeline.span_hashes import span_sums
+
 B = np.uint64(0x100000001B3)          # token polynomial base (odd: invertible mod 2^64)
 B_INV = np.uint64(pow(int(B), -1, 1 << 64))
 M = np.uint64(0x9E3779B97F4A7C15)     # n-gram combination base (odd)
@@ -40,16 +42,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 def _span_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The token hash of each byte span buf[start:end], from prefix sums G[i] = sum_{k<i} byte_k * B^k."""
-    n = len(buf)
-    powers = np.empty(n + 1, dtype=np.uint64)
-    powers[0], powers[1:] = 1, B
-    np.cumprod(powers, out=powers)
-    inverse = np.empty(n + 1, dtype=np.uint64)
-    inverse[0], inverse[1:] = 1, B_INV
-    np.cumprod(inverse, out=inverse)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(buf.astype(np.uint64) * powers[:-1], out=prefix[1:])
-    return _fmix64((prefix[ends] - prefix[starts]) * inverse[starts])
+    return _fmix64(span_sums(buf, starts, ends, B, B_INV))
 
 
 def token_hashes(toks: list[str]) -> np.ndarray:

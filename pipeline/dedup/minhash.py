@@ -16,6 +16,8 @@ import functools
 import numpy as np
 import pyarrow as pa
 
+from pipeline.span_hashes import span_sums
+
 B = np.uint32(0x01000193)    # token polynomial base (odd: invertible mod 2^32)
 C = np.uint32(0x9E3779B1)    # shingle combination base (odd)
 B_INV = np.uint32(pow(int(B), -1, 1 << 32))
@@ -100,7 +102,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _token_spans(buf: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray):
+def _token_spans(buf: np.ndarray, doc_starts: np.ndarray):
     """(starts, ends, doc index) of every token in a concatenated byte buffer, documents kept apart."""
     word = _WORD[buf]
     space = _SPACE[buf]
@@ -117,30 +119,9 @@ def _token_spans(buf: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray):
     return starts, ends, docs
 
 
-_POWERS: list[np.ndarray] = []  # [B^k, B^-k for k < len] mod 2^32, grown to the longest buffer seen
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(B^k, B^-k) mod 2^32 for k = 0..n, computed once per process for the largest n asked for so far."""
-    if not _POWERS or len(_POWERS[0]) <= n:
-        size = max(n + 1, 2 * len(_POWERS[0]) if _POWERS else 0)
-        tables = []
-        for base in (B, B_INV):
-            t = np.empty(size, dtype=np.uint32)
-            t[0] = 1
-            t[1:] = base
-            tables.append(np.cumprod(t, out=t))
-        _POWERS[:] = tables
-    return _POWERS[0][:n + 1], _POWERS[1][:n + 1]
-
-
 def _token_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """fmix32(sum byte_k * B^k) per token, from prefix sums G[i] = sum_{k<i} byte_k * B^k (all mod 2^32)."""
-    n = len(buf)
-    powers, inv = _powers(n)
-    prefix = np.zeros(n + 1, dtype=np.uint32)
-    np.cumsum(np.multiply(buf, powers[:-1], dtype=np.uint32), out=prefix[1:])
-    return fmix32((prefix[ends] - prefix[starts]) * inv[starts])
+    return fmix32(span_sums(buf, starts, ends, B, B_INV))
 
 
 def _shingle_hashes(token_h: np.ndarray, token_doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,8 +188,7 @@ def _chunks(texts: pa.Array, n: int, chunk_bytes: int):
         buf = raw[base:offsets[hi]]
         if len(buf):
             doc_starts = (offsets[lo:hi] - base).astype(np.int64)
-            doc_ends = (offsets[lo + 1:hi + 1] - base).astype(np.int64)
-            starts, ends, docs = _token_spans(buf, doc_starts, doc_ends)
+            starts, ends, docs = _token_spans(buf, doc_starts)
             n_tokens = np.bincount(docs, minlength=hi - lo)
             sh, sd = _shingle_hashes(_token_hashes(buf, starts, ends), docs, n)
         else:
