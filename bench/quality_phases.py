@@ -10,6 +10,7 @@ the phases per language.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import sys
@@ -41,6 +42,20 @@ def sample(root: str, n: int, seed: int) -> list[tuple[bytes, str, str, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def split_queries(key: str) -> dict:
+    """The metrics query of a SPECS key without its identifier pattern, and that pattern alone."""
+    from tree_sitter import Query
+
+    from pipeline.quality import grammars
+    from pipeline.quality.specs import SPECS
+
+    lines = grammars.query_source(SPECS[key]).split("\n")
+    language = grammars.language(SPECS[key].grammar)
+    return {"without identifiers": Query(language, "\n".join(x for x in lines if not x.endswith("@ident"))),
+            "identifiers alone": Query(language, "\n".join(x for x in lines if x.endswith("@ident")))}
+
+
 def timed(fn) -> tuple[object, float]:
     t0 = time.perf_counter()
     out = fn()
@@ -56,28 +71,17 @@ def main() -> int:
     if not os.path.isdir(args.corpus):
         print(f"no corpus in {args.corpus}: bash ../shared/corpus/make_corpus.sh", file=sys.stderr)
         return 1
-    from tree_sitter import Query, QueryCursor
+    from tree_sitter import QueryCursor
 
     from pipeline.quality import analyze, grammars
     from pipeline.quality.facts import facts_of_tree
     from pipeline.quality.specs import SPECS
-
-    def split_queries(key: str) -> dict:
-        """The metrics query without its identifier pattern, and that pattern alone, compiled once per grammar."""
-        if key not in split_cache:
-            lines = grammars.query_source(SPECS[key]).split("\n")
-            language = grammars.language(SPECS[key].grammar)
-            split_cache[key] = {
-                "without identifiers": Query(language, "\n".join(x for x in lines if not x.endswith("@ident"))),
-                "identifiers alone": Query(language, "\n".join(x for x in lines if x.endswith("@ident")))}
-        return split_cache[key]
 
     files = sample(args.corpus, args.files, args.seed)
     total: Counter = Counter()
     by_lang: dict[str, Counter] = defaultdict(Counter)
     captured: Counter = Counter()
     split: Counter = Counter()
-    split_cache: dict = {}
     for data, text, key, _ in files:
         spec = SPECS[key]
         tree, t_parse = timed(lambda: grammars.parser(spec.grammar).parse(data))
